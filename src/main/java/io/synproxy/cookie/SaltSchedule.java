@@ -1,0 +1,113 @@
+package io.synproxy.cookie;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Rolling salts derived from one master secret and the clock, so that every proxy node with the same secret and a
+ * synchronised clock holds the same salts without talking to the others.
+ *
+ * <p>Epoch {@code e = floor(unix_time / period)}. The salt of epoch {@code e} is the 128-bit SipHash key
+ * <pre>
+ *   HKDF-Expand-SHA256(PRK = master secret, info = "synproxy cookie salt v1" || e as 8 bytes big-endian, L = 16)
+ * </pre>
+ * (the secret is uniformly random, at least 128 bits, so it serves as the pseudo-random key directly; for L &lt;= 32
+ * HKDF-Expand is a single HMAC over {@code info || 0x01}). A cookie issued in epoch {@code e} validates until the end
+ * of epoch {@code e + 1} at the latest, and only until {@code grace} into it: a validity window between
+ * {@code grace} and {@code period + grace}.
+ *
+ * <p>Runs on the control thread (JCE allocates); workers only ever see the finished {@link SaltSnapshot}.
+ */
+public final class SaltSchedule {
+    private static final byte[] SALT_INFO = "synproxy cookie salt v1".getBytes(StandardCharsets.US_ASCII);
+
+    private final byte[] secret;
+    private final long periodMillis;
+    private final long graceMillis;
+
+    public SaltSchedule(final byte[] secret, final long periodSeconds, final long graceSeconds) {
+        if (secret.length < MasterSecret.MIN_BYTES) {
+            throw new IllegalArgumentException("secret must have at least " + MasterSecret.MIN_BYTES + " bytes");
+        }
+        if (periodSeconds < 1 || graceSeconds < 0 || graceSeconds > periodSeconds) {
+            throw new IllegalArgumentException("need period >= 1 s and 0 <= grace <= period");
+        }
+        this.secret = secret.clone();
+        this.periodMillis = periodSeconds * 1000;
+        this.graceMillis = graceSeconds * 1000;
+    }
+
+    public long epochAt(final long unixMillis) {
+        return Math.floorDiv(unixMillis, periodMillis);
+    }
+
+    /** Unix time in milliseconds at which {@code epoch} starts. */
+    public long epochStartMillis(final long epoch) {
+        return epoch * periodMillis;
+    }
+
+    /** True while the previous epoch's cookies are still accepted at {@code unixMillis}. */
+    public boolean previousValidAt(final long unixMillis) {
+        return unixMillis - epochStartMillis(epochAt(unixMillis)) < graceMillis;
+    }
+
+    /** The keys in force at {@code unixMillis}. */
+    public SaltSnapshot snapshotAt(final long unixMillis) {
+        final long epoch = epochAt(unixMillis);
+        return snapshot(epoch, previousValidAt(unixMillis));
+    }
+
+    public SaltSnapshot snapshot(final long epoch, final boolean previousValid) {
+        final byte[] current = salt(epoch);
+        final byte[] previous = salt(epoch - 1);
+        return new SaltSnapshot(epoch, SipHash.keyWord(current, 0), SipHash.keyWord(current, 1),
+            SipHash.keyWord(previous, 0), SipHash.keyWord(previous, 1), previousValid);
+    }
+
+    /** The 16-byte salt of {@code epoch}. */
+    public byte[] salt(final long epoch) {
+        return hkdfExpand(secret, ByteBuffer.allocate(SALT_INFO.length + Long.BYTES).put(SALT_INFO).putLong(epoch)
+            .array(), 16);
+    }
+
+    /** HKDF-Expand (RFC 5869) with SHA-256, for {@code length <= 32}. */
+    static byte[] hkdfExpand(final byte[] prk, final byte[] info, final int length) {
+        try {
+            final Mac hmac = Mac.getInstance("HmacSHA256");
+            hmac.init(new SecretKeySpec(prk, "HmacSHA256"));
+            hmac.update(info);
+            hmac.update((byte) 1);
+            final byte[] block = hmac.doFinal();
+            final byte[] out = new byte[length];
+            System.arraycopy(block, 0, out, 0, length);
+            return out;
+        } catch (final GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is missing from this JDK", e);
+        }
+    }
+
+    /** A value derived from the secret for another purpose than salts, e.g. the flow-hash seed. */
+    public static byte[] derive(final byte[] secret, final String label, final int length) {
+        return hkdfExpand(secret, label.getBytes(StandardCharsets.US_ASCII), length);
+    }
+
+    @Override
+    public String toString() {
+        return "SaltSchedule{period=" + periodMillis / 1000 + "s, grace=" + graceMillis / 1000 + "s, secret="
+            + fingerprint(secret) + '}';
+    }
+
+    /** A short fingerprint of a secret, for logs: the first 4 bytes of its SHA-256, never the secret itself. */
+    public static String fingerprint(final byte[] secret) {
+        try {
+            final byte[] digest = MessageDigest.getInstance("SHA-256").digest(secret);
+            return java.util.HexFormat.of().formatHex(digest, 0, 4);
+        } catch (final GeneralSecurityException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
+        }
+    }
+}

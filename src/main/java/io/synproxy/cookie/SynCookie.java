@@ -1,0 +1,167 @@
+package io.synproxy.cookie;
+
+/**
+ * The SYN cookie: the 32-bit ISN of our SYN-ACK, which the client's ACK returns as {@code ack - 1}.
+ *
+ * <pre>
+ *  31                                              9   8   7   6   5   4   3       0
+ * +-------------------------------------------------+---+-------+---+---+-----------+
+ * |                  MAC (23 bits)                  | E |  MSS  |ECN|SAK|  WScale   |
+ * +-------------------------------------------------+---+-------+---+---+-----------+
+ *   E       parity of the salt epoch that issued the cookie (picks the key to validate with)
+ *   MSS     index into the MSS table of the address family: the client's MSS rounded down to an entry
+ *   ECN     the SYN carried ECE and CWR, and ECN is enabled
+ *   SAK     the SYN offered SACK-permitted, and SACK is enabled
+ *   WScale  the client's window scale, 0..14 (a larger value counts as 14); 15 = not offered or disabled
+ * </pre>
+ *
+ * <p>The option bits ride in clear so the backend can rebuild the connection's options without timestamps. The MAC is
+ * the top 23 bits of SipHash-2-4, keyed by the epoch's salt, over this message (multi-byte fields in network order,
+ * exactly as they sit in the packet):
+ * <pre>
+ *   IPv4 (18 bytes): source address (4) | destination address (4) | source port (2) | destination port (2) |
+ *                    client ISN (4) | option bits 8..0 (2, little-endian)
+ *   IPv6 (42 bytes): source address (16) | destination address (16) | ports and client ISN as above | option bits
+ * </pre>
+ * Addresses and ports are the client's SYN's (client to VIP). Every input to the MAC, and the option bits, is covered:
+ * flipping any bit of the tuple, the client ISN or the cookie makes a different MAC.
+ *
+ * <p><b>Forgery odds.</b> An attacker who does not know the salt must guess 23 MAC bits: each forged ACK is accepted
+ * with probability 2<sup>-23</sup> (about 1.2 in 10 million), whatever option bits it picks, because the parity bit
+ * selects exactly one key and only one MAC is computed per ACK. At 10 million forged ACKs per second that is about one
+ * accepted forgery per second, each of which costs the backend one request socket, no more than a real handshake.
+ *
+ * <p>Stateless, allocation-free, and safe to call from any thread with its own {@link SaltSnapshot}.
+ */
+public final class SynCookie {
+    public static final int MAC_BITS = 23;
+    public static final int MAC_SHIFT = 9;
+    public static final int OPTION_MASK = (1 << MAC_SHIFT) - 1;
+    public static final int EPOCH_BIT = 1 << 8;
+    public static final int MSS_SHIFT = 6;
+    public static final int MSS_MASK = 3 << MSS_SHIFT;
+    public static final int ECN_BIT = 1 << 5;
+    public static final int SACK_BIT = 1 << 4;
+    public static final int WSCALE_MASK = 0xf;
+    /** The WScale field's value when the client did not offer window scaling. */
+    public static final int WSCALE_NONE = 0xf;
+    public static final int MAX_WSCALE = 14;
+    /** Entries in each MSS table: the two bits of the MSS field. */
+    public static final int MSS_TABLE_SIZE = 4;
+
+    private static final long V4_LENGTH = 18;
+    private static final long V6_LENGTH = 42;
+
+    private SynCookie() {
+    }
+
+    /**
+     * Option bits without the epoch: what the SYN asked for, already filtered by what is enabled.
+     *
+     * @param mssIndex   0..3
+     * @param wscale     0..14, or {@link #WSCALE_NONE}
+     */
+    public static int optionBits(final int mssIndex, final boolean ecn, final boolean sack, final int wscale) {
+        return (mssIndex << MSS_SHIFT) | (ecn ? ECN_BIT : 0) | (sack ? SACK_BIT : 0) | wscale;
+    }
+
+    /**
+     * The cookie for an IPv4 SYN.
+     *
+     * @param addresses source then destination address, as the 8 bytes sit in the IPv4 header, read little-endian
+     * @param ports     source then destination port, as the 4 bytes sit in the TCP header, read little-endian
+     * @param clientIsn the SYN's sequence number
+     * @param options   {@link #optionBits}
+     */
+    public static int issueV4(final SaltSnapshot salts, final long addresses, final int ports, final int clientIsn,
+                              final int options) {
+        final int bits = options | (salts.currentParity() << 8);
+        return macV4(salts.currentK0(), salts.currentK1(), addresses, ports, clientIsn, bits) | bits;
+    }
+
+    /**
+     * Validates the cookie an IPv4 ACK returns.
+     *
+     * @param cookie    the ACK's acknowledgment number minus one
+     * @param clientIsn the ACK's sequence number minus one
+     * @return the cookie's option bits (9 bits, with the epoch bit), or -1 if it does not validate
+     */
+    public static int validateV4(final SaltSnapshot salts, final long addresses, final int ports, final int clientIsn,
+                                 final int cookie) {
+        final int bits = cookie & OPTION_MASK;
+        final long k0;
+        final long k1;
+        if (((bits >>> 8) & 1) == salts.currentParity()) {
+            k0 = salts.currentK0();
+            k1 = salts.currentK1();
+        } else if (salts.previousValid()) {
+            k0 = salts.previousK0();
+            k1 = salts.previousK1();
+        } else {
+            return -1;
+        }
+        return macV4(k0, k1, addresses, ports, clientIsn, bits) == (cookie & ~OPTION_MASK) ? bits : -1;
+    }
+
+    /**
+     * The cookie for an IPv6 SYN. {@code a0..a3} are the source and destination addresses as four 8-byte words read
+     * little-endian in header order.
+     */
+    public static int issueV6(final SaltSnapshot salts, final long a0, final long a1, final long a2, final long a3,
+                              final int ports, final int clientIsn, final int options) {
+        final int bits = options | (salts.currentParity() << 8);
+        return macV6(salts.currentK0(), salts.currentK1(), a0, a1, a2, a3, ports, clientIsn, bits) | bits;
+    }
+
+    /** Validates the cookie an IPv6 ACK returns; see {@link #validateV4}. */
+    public static int validateV6(final SaltSnapshot salts, final long a0, final long a1, final long a2,
+                                 final long a3, final int ports, final int clientIsn, final int cookie) {
+        final int bits = cookie & OPTION_MASK;
+        final long k0;
+        final long k1;
+        if (((bits >>> 8) & 1) == salts.currentParity()) {
+            k0 = salts.currentK0();
+            k1 = salts.currentK1();
+        } else if (salts.previousValid()) {
+            k0 = salts.previousK0();
+            k1 = salts.previousK1();
+        } else {
+            return -1;
+        }
+        return macV6(k0, k1, a0, a1, a2, a3, ports, clientIsn, bits) == (cookie & ~OPTION_MASK) ? bits : -1;
+    }
+
+    public static int mssIndex(final int bits) {
+        return (bits & MSS_MASK) >>> MSS_SHIFT;
+    }
+
+    public static boolean ecn(final int bits) {
+        return (bits & ECN_BIT) != 0;
+    }
+
+    public static boolean sack(final int bits) {
+        return (bits & SACK_BIT) != 0;
+    }
+
+    /** 0..14, or {@link #WSCALE_NONE}. */
+    public static int wscale(final int bits) {
+        return bits & WSCALE_MASK;
+    }
+
+    /** The message's ports-and-ISN word: the 4 port bytes as read, then the ISN in network byte order. */
+    private static long portsAndIsn(final int ports, final int clientIsn) {
+        return (ports & 0xffffffffL) | ((long) Integer.reverseBytes(clientIsn) << 32);
+    }
+
+    private static int macV4(final long k0, final long k1, final long addresses, final int ports, final int isn,
+                             final int bits) {
+        final long h = SipHash.hash3(k0, k1, addresses, portsAndIsn(ports, isn), bits | (V4_LENGTH << 56));
+        return (int) (h >>> (64 - MAC_BITS)) << MAC_SHIFT;
+    }
+
+    private static int macV6(final long k0, final long k1, final long a0, final long a1, final long a2, final long a3,
+                             final int ports, final int isn, final int bits) {
+        final long h = SipHash.hash6(k0, k1, a0, a1, a2, a3, portsAndIsn(ports, isn), bits | (V6_LENGTH << 56));
+        return (int) (h >>> (64 - MAC_BITS)) << MAC_SHIFT;
+    }
+}

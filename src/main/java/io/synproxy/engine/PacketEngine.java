@@ -1,0 +1,487 @@
+package io.synproxy.engine;
+
+import static io.synproxy.packet.Bytes.LE32;
+import static io.synproxy.packet.Bytes.LE64;
+import static io.synproxy.packet.Bytes.U16;
+import static io.synproxy.packet.Bytes.U32;
+import static io.synproxy.packet.Bytes.U64;
+import static io.synproxy.packet.Bytes.U8;
+
+import io.synproxy.config.ProxyConfig;
+import io.synproxy.cookie.SaltSnapshot;
+import io.synproxy.cookie.SipHash;
+import io.synproxy.cookie.SynCookie;
+import io.synproxy.packet.Checksum;
+import io.synproxy.packet.EncapHeader;
+import io.synproxy.packet.EthernetHeader;
+import io.synproxy.packet.Ipv4Header;
+import io.synproxy.packet.Ipv6Header;
+import io.synproxy.packet.TcpHeader;
+import io.synproxy.packet.TcpOptions;
+import io.synproxy.packet.UdpHeader;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The per-packet brain: a burst of frames in, a verdict per frame out, frames rewritten in place.
+ *
+ * <ul>
+ *   <li>SYN to a VIP: rewritten into the SYN-ACK whose ISN is the cookie ({@link Verdict#TX_CLIENT}).</li>
+ *   <li>ACK to a VIP whose cookie validates: encapsulated to its Maglev backend with the handshake mark
+ *       ({@link Verdict#TX_BACKEND}).</li>
+ *   <li>Other TCP to a VIP (data, FIN, RST, ACKs that do not validate): encapsulated unmarked; the backend decides.</li>
+ *   <li>Everything else: dropped with a counted {@link DropReason}.</li>
+ * </ul>
+ *
+ * <p>One instance per worker, used by one thread. No allocation, no locks, no exceptions on any input: every read is
+ * preceded by a check that the bytes lie inside the frame, and every write by a check that they lie inside the
+ * frame's buffer (length plus the descriptor's headroom and tailroom). Salts and backends are immutable snapshots the
+ * worker swaps in between bursts ({@link #applySalts}, {@link #applyBackends}).
+ */
+public final class PacketEngine {
+    private static final int ECE_CWR = TcpHeader.ECE | TcpHeader.CWR;
+    private static final int OUTER_V4 = EthernetHeader.LENGTH + Ipv4Header.MIN_LENGTH + UdpHeader.LENGTH
+        + EncapHeader.LENGTH;
+    private static final int OUTER_V6 = EthernetHeader.LENGTH + Ipv6Header.LENGTH + UdpHeader.LENGTH
+        + EncapHeader.LENGTH;
+    /** Bounds the IPv6 extension-header walk: a longer chain is an attack or a misconfiguration, not traffic. */
+    private static final int MAX_IPV6_EXTENSIONS = 4;
+    private static final int DEFAULT_MSS_V4 = 536;
+    private static final int DEFAULT_MSS_V6 = 1220;
+
+    private final VipTable vips;
+    private final int[] mssTableV4;
+    private final int[] mssTableV6;
+    private final int advertisedMssV4;
+    private final int advertisedMssV6;
+    /** Our window scale, or -1 when window scaling is disabled. */
+    private final int windowScale;
+    private final int window;
+    private final boolean sackEnabled;
+    private final boolean timestampsEnabled;
+    private final boolean ecnEnabled;
+    private final int encapPort;
+    private final long authK0;
+    private final long authK1;
+    private final long flowSeed;
+    private final EngineCounters counters = new EngineCounters();
+    private final TcpOptions options = new TcpOptions();
+
+    private SaltSnapshot salts;
+    private BackendTable backends;
+
+    public PacketEngine(final ProxyConfig config, final ProxyKeys keys, final SaltSnapshot salts,
+                        final BackendTable backends) {
+        this.vips = new VipTable(config.vips());
+        this.mssTableV4 = config.cookie().mssV4().clone();
+        this.mssTableV6 = config.cookie().mssV6().clone();
+        this.advertisedMssV4 = config.advertisedMss(false);
+        this.advertisedMssV6 = config.advertisedMss(true);
+        this.windowScale = config.tcp().windowScaling() ? config.tcp().windowScale() : -1;
+        this.window = config.tcp().window();
+        this.sackEnabled = config.tcp().sack();
+        this.timestampsEnabled = config.tcp().timestamps();
+        this.ecnEnabled = config.tcp().ecn();
+        this.encapPort = config.encap().port();
+        this.authK0 = keys.authK0();
+        this.authK1 = keys.authK1();
+        this.flowSeed = keys.flowSeed();
+        this.salts = salts;
+        this.backends = backends;
+    }
+
+    public void applySalts(final SaltSnapshot snapshot) {
+        this.salts = snapshot;
+    }
+
+    public void applyBackends(final BackendTable table) {
+        this.backends = table;
+    }
+
+    public SaltSnapshot salts() {
+        return salts;
+    }
+
+    public EngineCounters counters() {
+        return counters;
+    }
+
+    /**
+     * Processes {@code count} frames described in {@code descriptors}; frame addresses are offsets into {@code memory}
+     * (on the data plane, the whole address space; in tests, a buffer of exactly the frame's size).
+     *
+     * @param nowMillis wall-clock time, used only for our SYN-ACK's TSval
+     */
+    public void process(final MemorySegment memory, final MemorySegment descriptors, final int count,
+                        final long nowMillis) {
+        for (int i = 0; i < count; i++) {
+            counters.increment(EngineCounters.FRAMES_RECEIVED);
+            final int reason = processFrame(memory, descriptors, i, nowMillis);
+            if (reason != DropReason.NONE.ordinal()) {
+                counters.drop(reason);
+                FrameDescriptors.setDrop(descriptors, i, reason);
+            }
+        }
+    }
+
+    /** Returns a drop reason ordinal, or {@code NONE} when the descriptor already holds a transmit verdict. */
+    private int processFrame(final MemorySegment mem, final MemorySegment descriptors, final int index,
+                             final long nowMillis) {
+        final long frame = FrameDescriptors.address(descriptors, index);
+        final int length = FrameDescriptors.length(descriptors, index);
+        final int rxFlags = FrameDescriptors.rxFlags(descriptors, index);
+        if (length < EthernetHeader.LENGTH) {
+            return DropReason.TRUNCATED.ordinal();
+        }
+        if (EthernetHeader.isGroup(EthernetHeader.destination(mem, frame))) {
+            return DropReason.NOT_UNICAST.ordinal();
+        }
+        int etherType = EthernetHeader.etherType(mem, frame);
+        int l2 = EthernetHeader.LENGTH;
+        if (etherType == EthernetHeader.ETHER_TYPE_VLAN) {
+            if (length < EthernetHeader.LENGTH + EthernetHeader.VLAN_TAG_LENGTH) {
+                return DropReason.TRUNCATED.ordinal();
+            }
+            etherType = mem.get(U16, frame + EthernetHeader.TAGGED_ETHER_TYPE_OFFSET) & 0xffff;
+            l2 += EthernetHeader.VLAN_TAG_LENGTH;
+        }
+        final long ip = frame + l2;
+        if (etherType == EthernetHeader.ETHER_TYPE_IPV4) {
+            return processV4(mem, descriptors, index, frame, length, l2, ip, rxFlags, nowMillis);
+        }
+        if (etherType == EthernetHeader.ETHER_TYPE_IPV6) {
+            return processV6(mem, descriptors, index, frame, length, l2, ip, rxFlags, nowMillis);
+        }
+        return DropReason.NOT_IP.ordinal();
+    }
+
+    private int processV4(final MemorySegment mem, final MemorySegment descriptors, final int index,
+                          final long frame, final int length, final int l2, final long ip, final int rxFlags,
+                          final long nowMillis) {
+        if (length < l2 + Ipv4Header.MIN_LENGTH) {
+            return DropReason.TRUNCATED.ordinal();
+        }
+        final int ihl = Ipv4Header.headerLength(mem, ip);
+        if (Ipv4Header.version(mem, ip) != 4 || ihl < Ipv4Header.MIN_LENGTH) {
+            return DropReason.BAD_IP_HEADER.ordinal();
+        }
+        if (length < l2 + ihl) {
+            return DropReason.TRUNCATED.ordinal();
+        }
+        final int totalLength = Ipv4Header.totalLength(mem, ip);
+        if (totalLength < ihl) {
+            return DropReason.BAD_IP_LENGTH.ordinal();
+        }
+        if (l2 + totalLength > length) {
+            return DropReason.TRUNCATED.ordinal();
+        }
+        if ((rxFlags & FrameDescriptors.RX_IP_CHECKSUM_GOOD) == 0 && !Checksum.verifies(Checksum.sum(mem, ip, ihl))) {
+            return DropReason.BAD_IP_CHECKSUM.ordinal();
+        }
+        if (Ipv4Header.isFragment(mem, ip)) {
+            return DropReason.FRAGMENT.ordinal();
+        }
+        if (Ipv4Header.protocol(mem, ip) != Ipv4Header.PROTOCOL_TCP) {
+            return DropReason.NOT_TCP.ordinal();
+        }
+        final long tcp = ip + ihl;
+        final int segmentLength = totalLength - ihl;
+        if (segmentLength < TcpHeader.MIN_LENGTH) {
+            return DropReason.TRUNCATED.ordinal();
+        }
+        if (!vips.containsV4(Ipv4Header.destination(mem, ip), TcpHeader.destinationPort(mem, tcp))) {
+            return DropReason.NOT_VIP.ordinal();
+        }
+        final int tcpLength = TcpHeader.headerLength(mem, tcp);
+        if (tcpLength < TcpHeader.MIN_LENGTH || tcpLength > segmentLength) {
+            return DropReason.BAD_DATA_OFFSET.ordinal();
+        }
+        final int flags = TcpHeader.flags(mem, tcp);
+        final long addresses = mem.get(LE64, ip + Ipv4Header.SOURCE_OFFSET);
+        final int ports = mem.get(LE32, tcp);
+        if ((flags & (TcpHeader.SYN | TcpHeader.ACK)) == TcpHeader.SYN) {
+            final int reason = checkSyn(flags, segmentLength, tcpLength);
+            if (reason != 0) {
+                return reason;
+            }
+            if (!options.parse(mem, tcp + TcpHeader.MIN_LENGTH, tcpLength - TcpHeader.MIN_LENGTH)) {
+                return DropReason.BAD_TCP_OPTIONS.ordinal();
+            }
+            final long pseudo = Checksum.sum64(Long.reverseBytes(addresses)) + Ipv4Header.PROTOCOL_TCP;
+            if ((rxFlags & FrameDescriptors.RX_L4_CHECKSUM_GOOD) == 0
+                && !Checksum.verifies(pseudo + segmentLength + Checksum.sum(mem, tcp, tcpLength))) {
+                return DropReason.BAD_TCP_CHECKSUM.ordinal();
+            }
+            final int isn = TcpHeader.sequence(mem, tcp);
+            final int bits = synOptionBits(flags, mssTableV4, DEFAULT_MSS_V4);
+            final int cookie = SynCookie.issueV4(salts, addresses, ports, isn, bits);
+            final int tcpOut = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits);
+            final int outLength = l2 + Ipv4Header.MIN_LENGTH + tcpOut;
+            if (!fits(descriptors, index, length, outLength)) {
+                return DropReason.NO_ROOM.ordinal();
+            }
+            final int client = Ipv4Header.source(mem, ip);
+            final int vip = Ipv4Header.destination(mem, ip);
+            swapMacs(mem, frame);
+            Ipv4Header.write(mem, ip, 0, Ipv4Header.MIN_LENGTH + tcpOut, Ipv4Header.DEFAULT_TTL,
+                Ipv4Header.PROTOCOL_TCP, vip, client);
+            final long tcpAt = ip + Ipv4Header.MIN_LENGTH;
+            writeSynAck(mem, tcpAt, ports, cookie, isn, bits, advertisedMssV4, nowMillis);
+            finishTcpChecksum(mem, tcpAt, tcpOut, pseudo + tcpOut);
+            return transmitToClient(mem, descriptors, index, frame, outLength);
+        }
+        if ((flags & (TcpHeader.ACK | TcpHeader.SYN | TcpHeader.RST)) == TcpHeader.ACK) {
+            final int seq = TcpHeader.sequence(mem, tcp);
+            final int ack = TcpHeader.acknowledgment(mem, tcp);
+            final boolean valid = SynCookie.validateV4(salts, addresses, ports, seq - 1, ack - 1) >= 0;
+            counters.increment(valid ? EngineCounters.ACKS_VALID : EngineCounters.ACKS_NOT_VALIDATED);
+            return encapsulate(mem, descriptors, index, frame, ip, false, totalLength, tcp,
+                FlowHash.v4(flowSeed, addresses, ports), valid);
+        }
+        if ((flags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == 0) {
+            return DropReason.NO_ACK.ordinal();
+        }
+        counters.increment(EngineCounters.OTHER_FORWARDED);
+        return encapsulate(mem, descriptors, index, frame, ip, false, totalLength, tcp,
+            FlowHash.v4(flowSeed, addresses, ports), false);
+    }
+
+    private int processV6(final MemorySegment mem, final MemorySegment descriptors, final int index,
+                          final long frame, final int length, final int l2, final long ip, final int rxFlags,
+                          final long nowMillis) {
+        if (length < l2 + Ipv6Header.LENGTH) {
+            return DropReason.TRUNCATED.ordinal();
+        }
+        if (Ipv6Header.version(mem, ip) != 6) {
+            return DropReason.BAD_IP_HEADER.ordinal();
+        }
+        final int packetLength = Ipv6Header.LENGTH + Ipv6Header.payloadLength(mem, ip);
+        if (l2 + packetLength > length) {
+            return DropReason.TRUNCATED.ordinal();
+        }
+        final long end = ip + packetLength;
+        int next = Ipv6Header.nextHeader(mem, ip);
+        long tcp = ip + Ipv6Header.LENGTH;
+        for (int skipped = 0; Ipv6Header.isSkippableExtension(next); skipped++) {
+            if (skipped == MAX_IPV6_EXTENSIONS || tcp + Ipv6Header.EXTENSION_MIN_LENGTH > end) {
+                return DropReason.IPV6_EXTENSIONS.ordinal();
+            }
+            next = Ipv6Header.extensionNextHeader(mem, tcp);
+            tcp += Ipv6Header.extensionLength(mem, tcp);
+            if (tcp > end) {
+                return DropReason.IPV6_EXTENSIONS.ordinal();
+            }
+        }
+        if (next == Ipv6Header.NEXT_FRAGMENT) {
+            return DropReason.FRAGMENT.ordinal();
+        }
+        if (next != Ipv6Header.NEXT_TCP) {
+            return DropReason.NOT_TCP.ordinal();
+        }
+        final int segmentLength = (int) (end - tcp);
+        if (segmentLength < TcpHeader.MIN_LENGTH) {
+            return DropReason.TRUNCATED.ordinal();
+        }
+        final long vipHigh = mem.get(U64, ip + Ipv6Header.DESTINATION_OFFSET);
+        final long vipLow = mem.get(U64, ip + Ipv6Header.DESTINATION_OFFSET + 8);
+        if (!vips.containsV6(vipHigh, vipLow, TcpHeader.destinationPort(mem, tcp))) {
+            return DropReason.NOT_VIP.ordinal();
+        }
+        final int tcpLength = TcpHeader.headerLength(mem, tcp);
+        if (tcpLength < TcpHeader.MIN_LENGTH || tcpLength > segmentLength) {
+            return DropReason.BAD_DATA_OFFSET.ordinal();
+        }
+        final int flags = TcpHeader.flags(mem, tcp);
+        final long clientHigh = mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET);
+        final long clientLow = mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET + 8);
+        // The cookie and flow hash read the addresses as little-endian message words.
+        final long a0 = Long.reverseBytes(clientHigh);
+        final long a1 = Long.reverseBytes(clientLow);
+        final long a2 = Long.reverseBytes(vipHigh);
+        final long a3 = Long.reverseBytes(vipLow);
+        final int ports = mem.get(LE32, tcp);
+        if ((flags & (TcpHeader.SYN | TcpHeader.ACK)) == TcpHeader.SYN) {
+            final int reason = checkSyn(flags, segmentLength, tcpLength);
+            if (reason != 0) {
+                return reason;
+            }
+            if (!options.parse(mem, tcp + TcpHeader.MIN_LENGTH, tcpLength - TcpHeader.MIN_LENGTH)) {
+                return DropReason.BAD_TCP_OPTIONS.ordinal();
+            }
+            final long pseudo = Checksum.sum64(clientHigh) + Checksum.sum64(clientLow) + Checksum.sum64(vipHigh)
+                + Checksum.sum64(vipLow) + Ipv6Header.NEXT_TCP;
+            if ((rxFlags & FrameDescriptors.RX_L4_CHECKSUM_GOOD) == 0
+                && !Checksum.verifies(pseudo + segmentLength + Checksum.sum(mem, tcp, tcpLength))) {
+                return DropReason.BAD_TCP_CHECKSUM.ordinal();
+            }
+            final int isn = TcpHeader.sequence(mem, tcp);
+            final int bits = synOptionBits(flags, mssTableV6, DEFAULT_MSS_V6);
+            final int cookie = SynCookie.issueV6(salts, a0, a1, a2, a3, ports, isn, bits);
+            final int tcpOut = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits);
+            final int outLength = l2 + Ipv6Header.LENGTH + tcpOut;
+            if (!fits(descriptors, index, length, outLength)) {
+                return DropReason.NO_ROOM.ordinal();
+            }
+            swapMacs(mem, frame);
+            Ipv6Header.write(mem, ip, 0, 0, tcpOut, Ipv6Header.NEXT_TCP, Ipv6Header.DEFAULT_HOP_LIMIT, vipHigh,
+                vipLow, clientHigh, clientLow);
+            final long tcpAt = ip + Ipv6Header.LENGTH;
+            writeSynAck(mem, tcpAt, ports, cookie, isn, bits, advertisedMssV6, nowMillis);
+            finishTcpChecksum(mem, tcpAt, tcpOut, pseudo + tcpOut);
+            return transmitToClient(mem, descriptors, index, frame, outLength);
+        }
+        final long flow = FlowHash.v6(flowSeed, a0, a1, a2, a3, ports);
+        if ((flags & (TcpHeader.ACK | TcpHeader.SYN | TcpHeader.RST)) == TcpHeader.ACK) {
+            final int seq = TcpHeader.sequence(mem, tcp);
+            final int ack = TcpHeader.acknowledgment(mem, tcp);
+            final boolean valid = SynCookie.validateV6(salts, a0, a1, a2, a3, ports, seq - 1, ack - 1) >= 0;
+            counters.increment(valid ? EngineCounters.ACKS_VALID : EngineCounters.ACKS_NOT_VALIDATED);
+            return encapsulate(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow, valid);
+        }
+        if ((flags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == 0) {
+            return DropReason.NO_ACK.ordinal();
+        }
+        counters.increment(EngineCounters.OTHER_FORWARDED);
+        return encapsulate(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow, false);
+    }
+
+    /** The checks of a SYN (no ACK) before its options are read; 0 when it may be answered. */
+    private static int checkSyn(final int flags, final int segmentLength, final int tcpLength) {
+        if ((flags & TcpHeader.RST) != 0) {
+            return DropReason.SYN_RST.ordinal();
+        }
+        if ((flags & TcpHeader.FIN) != 0) {
+            return DropReason.SYN_FIN.ordinal();
+        }
+        if (segmentLength != tcpLength) {
+            return DropReason.SYN_WITH_PAYLOAD.ordinal();
+        }
+        return 0;
+    }
+
+    /** The cookie's option bits for the SYN just parsed into {@link #options}, limited to what is enabled. */
+    private int synOptionBits(final int flags, final int[] mssTable, final int defaultMss) {
+        final int mss = options.mss < 0 ? defaultMss : options.mss;
+        // Round down to a table entry; below the smallest entry Linux also uses the smallest.
+        int mssIndex = SynCookie.MSS_TABLE_SIZE - 1;
+        while (mssIndex > 0 && mss < mssTable[mssIndex]) {
+            mssIndex--;
+        }
+        final int wscale = windowScale < 0 || options.windowScale < 0 ? SynCookie.WSCALE_NONE
+            : Math.min(options.windowScale, SynCookie.MAX_WSCALE);
+        final boolean ecn = ecnEnabled && (flags & ECE_CWR) == ECE_CWR;
+        return SynCookie.optionBits(mssIndex, ecn, sackEnabled && options.sackPermitted, wscale);
+    }
+
+    private int synAckOptionsLength(final int bits) {
+        return TcpOptions.synAckLength(SynCookie.wscale(bits) != SynCookie.WSCALE_NONE, SynCookie.sack(bits),
+            timestampsEnabled && options.timestamps);
+    }
+
+    /** True when a rewritten frame of {@code outLength} (padded to the Ethernet minimum) fits its buffer. */
+    private static boolean fits(final MemorySegment descriptors, final int index, final int length,
+                                final int outLength) {
+        return Math.max(outLength, EthernetHeader.MIN_FRAME_LENGTH)
+            <= length + FrameDescriptors.tailroom(descriptors, index);
+    }
+
+    private static void swapMacs(final MemorySegment mem, final long frame) {
+        final long destination = EthernetHeader.destination(mem, frame);
+        final long source = EthernetHeader.source(mem, frame);
+        EthernetHeader.putMac(mem, frame + EthernetHeader.DESTINATION_OFFSET, source);
+        EthernetHeader.putMac(mem, frame + EthernetHeader.SOURCE_OFFSET, destination);
+    }
+
+    /** Writes the SYN-ACK's TCP header and options, checksum zero. */
+    private void writeSynAck(final MemorySegment mem, final long tcp, final int ports, final int cookie,
+                             final int isn, final int bits, final int mss, final long nowMillis) {
+        final int optionsLength = synAckOptionsLength(bits);
+        // ports was read little-endian: swapping its halves swaps the ports, byte order stays as on the wire.
+        mem.set(LE32, tcp, Integer.rotateLeft(ports, 16));
+        mem.set(U32, tcp + TcpHeader.SEQUENCE_OFFSET, cookie);
+        mem.set(U32, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET, isn + 1);
+        final int outFlags = TcpHeader.SYN | TcpHeader.ACK | (SynCookie.ecn(bits) ? TcpHeader.ECE : 0);
+        final int tcpLength = TcpHeader.MIN_LENGTH + optionsLength;
+        mem.set(U32, tcp + TcpHeader.DATA_OFFSET_OFFSET, ((tcpLength << 2) << 24) | (outFlags << 16) | window);
+        mem.set(U32, tcp + TcpHeader.CHECKSUM_OFFSET, 0);
+        final boolean timestamps = timestampsEnabled && options.timestamps;
+        // Our TSval only has to be stable for this connection: the backend's clock offset is set from its echo.
+        TcpOptions.writeSynAck(mem, tcp + TcpHeader.OPTIONS_OFFSET, mss,
+            SynCookie.wscale(bits) != SynCookie.WSCALE_NONE ? windowScale : -1, SynCookie.sack(bits), timestamps,
+            (int) nowMillis + cookie, options.tsValue);
+    }
+
+    private static void finishTcpChecksum(final MemorySegment mem, final long tcp, final int tcpLength,
+                                          final long pseudo) {
+        mem.set(U16, tcp + TcpHeader.CHECKSUM_OFFSET,
+            (short) Checksum.finish(pseudo + Checksum.sum(mem, tcp, tcpLength)));
+    }
+
+    private int transmitToClient(final MemorySegment mem, final MemorySegment descriptors, final int index,
+                                 final long frame, final int outLength) {
+        int finalLength = outLength;
+        if (outLength < EthernetHeader.MIN_FRAME_LENGTH) {
+            for (long at = frame + outLength; at < frame + EthernetHeader.MIN_FRAME_LENGTH; at++) {
+                mem.set(U8, at, (byte) 0);
+            }
+            finalLength = EthernetHeader.MIN_FRAME_LENGTH;
+        }
+        counters.increment(EngineCounters.SYN_ACKS_SENT);
+        FrameDescriptors.setResult(descriptors, index, frame, finalLength, Verdict.TX_CLIENT);
+        return DropReason.NONE.ordinal();
+    }
+
+    /**
+     * Prepends the outer Ethernet, IP, UDP and {@link EncapHeader} headers in the frame's headroom, in place of its
+     * Ethernet header, and points the descriptor at them. The client's IP packet is not touched.
+     */
+    private int encapsulate(final MemorySegment mem, final MemorySegment descriptors, final int index,
+                            final long frame, final long ip, final boolean innerV6, final int innerLength,
+                            final long tcp, final long flowHash, final boolean handshake) {
+        final BackendTable table = backends;
+        if (table.size() == 0) {
+            return DropReason.NO_BACKEND.ordinal();
+        }
+        final int backend = table.lookup(flowHash);
+        final boolean outerV6 = table.isV6(backend);
+        final int outerLength = outerV6 ? OUTER_V6 : OUTER_V4;
+        final long start = ip - outerLength;
+        if (start < frame - FrameDescriptors.headroom(descriptors, index)) {
+            return DropReason.NO_ROOM.ordinal();
+        }
+        // The frame was addressed to us: its destination MAC is the one we send from.
+        final long localMac = EthernetHeader.destination(mem, frame);
+        final int trafficClass = innerV6 ? Ipv6Header.trafficClass(mem, ip) : Ipv4Header.tos(mem, ip);
+        final int firstWord = EncapHeader.firstWord(innerV6 ? EncapHeader.PROTOCOL_IPV6 : EncapHeader.PROTOCOL_IPV4,
+            handshake ? EncapHeader.FLAG_HANDSHAKE | Math.max(windowScale, 0) : 0);
+        final long m0 = (Integer.reverseBytes(firstWord) & 0xffffffffL)
+            | ((long) mem.get(LE32, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET) << 32);
+        final long authenticator = innerV6
+            ? SipHash.hash7(authK0, authK1, m0, mem.get(LE64, ip + 8), mem.get(LE64, ip + 16),
+                mem.get(LE64, ip + 24), mem.get(LE64, ip + 32), mem.get(LE64, tcp), 48L << 56)
+            : SipHash.hash4(authK0, authK1, m0, mem.get(LE64, ip + Ipv4Header.SOURCE_OFFSET), mem.get(LE64, tcp),
+                24L << 56);
+
+        final int udpLength = UdpHeader.LENGTH + EncapHeader.LENGTH + innerLength;
+        final long outerIp = start + EthernetHeader.LENGTH;
+        final long udp;
+        if (outerV6) {
+            EthernetHeader.write(mem, start, table.nextHopMac(backend), localMac, EthernetHeader.ETHER_TYPE_IPV6);
+            Ipv6Header.write(mem, outerIp, trafficClass, (int) flowHash, udpLength, Ipv6Header.NEXT_UDP,
+                Ipv6Header.DEFAULT_HOP_LIMIT, table.sourceHigh(), table.sourceLow(), table.addressHigh(backend),
+                table.addressLow(backend));
+            udp = outerIp + Ipv6Header.LENGTH;
+        } else {
+            EthernetHeader.write(mem, start, table.nextHopMac(backend), localMac, EthernetHeader.ETHER_TYPE_IPV4);
+            Ipv4Header.write(mem, outerIp, trafficClass, Ipv4Header.MIN_LENGTH + udpLength, Ipv4Header.DEFAULT_TTL,
+                Ipv4Header.PROTOCOL_UDP, table.sourceV4(), table.addressV4(backend));
+            udp = outerIp + Ipv4Header.MIN_LENGTH;
+        }
+        // Ephemeral-range source port from the flow hash: backend NICs spread flows over queues by it.
+        UdpHeader.write(mem, udp, 0xc000 | (int) (flowHash >>> 50), encapPort, udpLength);
+        EncapHeader.write(mem, udp + UdpHeader.LENGTH, firstWord, authenticator);
+
+        counters.increment(EngineCounters.ENCAPSULATED);
+        FrameDescriptors.setResult(descriptors, index, start, outerLength + innerLength, Verdict.TX_BACKEND);
+        return DropReason.NONE.ordinal();
+    }
+}

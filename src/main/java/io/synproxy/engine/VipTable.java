@@ -1,0 +1,101 @@
+package io.synproxy.engine;
+
+import io.synproxy.config.ProxyConfig;
+import java.util.List;
+
+/**
+ * The set of (VIP address, port) pairs, as open-addressing hash tables of primitives: one probe, usually one cache
+ * line, no boxing. Built once from the configuration and read-only afterwards.
+ */
+final class VipTable {
+    private final long[] v4Keys;
+    private final int v4Shift;
+    private final long[] v6High;
+    private final long[] v6Low;
+    private final int[] v6Port;
+    private final int v6Shift;
+
+    VipTable(final List<ProxyConfig.Vip> vips) {
+        int count4 = 0;
+        int count6 = 0;
+        for (final ProxyConfig.Vip vip : vips) {
+            if (vip.address().v6()) {
+                count6 += vip.ports().length;
+            } else {
+                count4 += vip.ports().length;
+            }
+        }
+        final int size4 = tableSize(count4);
+        final int size6 = tableSize(count6);
+        v4Keys = new long[size4];
+        v4Shift = 64 - Integer.numberOfTrailingZeros(size4);
+        v6High = new long[size6];
+        v6Low = new long[size6];
+        v6Port = new int[size6];
+        v6Shift = 64 - Integer.numberOfTrailingZeros(size6);
+        for (final ProxyConfig.Vip vip : vips) {
+            for (final int port : vip.ports()) {
+                if (vip.address().v6()) {
+                    int slot = slot6(vip.address().high(), vip.address().low(), port);
+                    while (v6Port[slot] != 0) {
+                        slot = (slot + 1) & (size6 - 1);
+                    }
+                    v6High[slot] = vip.address().high();
+                    v6Low[slot] = vip.address().low();
+                    v6Port[slot] = port;
+                } else {
+                    final long key = key4(vip.address().v4(), port);
+                    int slot = slot4(key);
+                    while (v4Keys[slot] != 0) {
+                        slot = (slot + 1) & (size4 - 1);
+                    }
+                    v4Keys[slot] = key;
+                }
+            }
+        }
+    }
+
+    private static int tableSize(final int entries) {
+        return Math.max(16, Integer.highestOneBit(Math.max(1, entries) * 4 - 1) << 1);
+    }
+
+    /** Never 0 for a valid VIP (port 0 is refused by the configuration), so 0 marks an empty slot. */
+    private static long key4(final int address, final int port) {
+        return ((address & 0xffffffffL) << 16) | port;
+    }
+
+    private int slot4(final long key) {
+        return (int) ((key * 0x9e3779b97f4a7c15L) >>> v4Shift);
+    }
+
+    private int slot6(final long high, final long low, final int port) {
+        return (int) (((high ^ Long.rotateLeft(low, 29) ^ port) * 0x9e3779b97f4a7c15L) >>> v6Shift);
+    }
+
+    boolean containsV4(final int address, final int port) {
+        final long key = key4(address, port);
+        final int mask = v4Keys.length - 1;
+        for (int slot = slot4(key); ; slot = (slot + 1) & mask) {
+            final long k = v4Keys[slot];
+            if (k == key) {
+                return true;
+            }
+            if (k == 0) {
+                return false;
+            }
+        }
+    }
+
+    boolean containsV6(final long high, final long low, final int port) {
+        final int mask = v6Port.length - 1;
+        for (int slot = slot6(high, low, port); ; slot = (slot + 1) & mask) {
+            final int p = v6Port[slot];
+            if (p == 0) {
+                return false;
+            }
+            if (p == port && v6High[slot] == high && v6Low[slot] == low) {
+                return true;
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package io.synproxy.packet;
+
+import static io.synproxy.packet.Bytes.U16;
+import static io.synproxy.packet.Bytes.U32;
+import static io.synproxy.packet.Bytes.U8;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * IPv4 (RFC 791).
+ *
+ * <pre>
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |Version|  IHL  |   DSCP    |ECN|          Total Length         |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |         Identification        |Flags|      Fragment Offset    |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |  Time to Live |    Protocol   |         Header Checksum       |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                       Source Address                          |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                    Destination Address                        |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                    Options (IHL > 5)                          |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * </pre>
+ */
+public final class Ipv4Header {
+    public static final int VERSION_IHL_OFFSET = 0;
+    public static final int TOS_OFFSET = 1;
+    public static final int TOTAL_LENGTH_OFFSET = 2;
+    public static final int IDENTIFICATION_OFFSET = 4;
+    public static final int FLAGS_FRAGMENT_OFFSET = 6;
+    public static final int TTL_OFFSET = 8;
+    public static final int PROTOCOL_OFFSET = 9;
+    public static final int CHECKSUM_OFFSET = 10;
+    public static final int SOURCE_OFFSET = 12;
+    public static final int DESTINATION_OFFSET = 16;
+    public static final int MIN_LENGTH = 20;
+    public static final int FLAG_DONT_FRAGMENT = 0x4000;
+    public static final int FLAG_MORE_FRAGMENTS = 0x2000;
+    public static final int FRAGMENT_OFFSET_MASK = 0x1fff;
+    public static final int PROTOCOL_TCP = 6;
+    public static final int PROTOCOL_UDP = 17;
+    public static final int DEFAULT_TTL = 64;
+
+    private Ipv4Header() {
+    }
+
+    public static int version(final MemorySegment segment, final long ip) {
+        return (segment.get(U8, ip + VERSION_IHL_OFFSET) & 0xf0) >>> 4;
+    }
+
+    /** Header length in bytes. */
+    public static int headerLength(final MemorySegment segment, final long ip) {
+        return (segment.get(U8, ip + VERSION_IHL_OFFSET) & 0x0f) << 2;
+    }
+
+    public static int tos(final MemorySegment segment, final long ip) {
+        return segment.get(U8, ip + TOS_OFFSET) & 0xff;
+    }
+
+    public static int totalLength(final MemorySegment segment, final long ip) {
+        return segment.get(U16, ip + TOTAL_LENGTH_OFFSET) & 0xffff;
+    }
+
+    /** True for any fragment: More Fragments set or a non-zero offset. */
+    public static boolean isFragment(final MemorySegment segment, final long ip) {
+        return (segment.get(U16, ip + FLAGS_FRAGMENT_OFFSET) & (FLAG_MORE_FRAGMENTS | FRAGMENT_OFFSET_MASK)) != 0;
+    }
+
+    public static int protocol(final MemorySegment segment, final long ip) {
+        return segment.get(U8, ip + PROTOCOL_OFFSET) & 0xff;
+    }
+
+    public static int source(final MemorySegment segment, final long ip) {
+        return segment.get(U32, ip + SOURCE_OFFSET);
+    }
+
+    public static int destination(final MemorySegment segment, final long ip) {
+        return segment.get(U32, ip + DESTINATION_OFFSET);
+    }
+
+    /**
+     * Writes an option-less header and its checksum, computed from the values in hand rather than re-read.
+     * Identification 0 with Don't Fragment set, as Linux sends for TCP.
+     */
+    public static void write(final MemorySegment segment, final long ip, final int tos, final int totalLength,
+                             final int ttl, final int protocol, final int source, final int destination) {
+        final int word0 = (0x45 << 24) | ((tos & 0xff) << 16) | totalLength;
+        final int word2 = (ttl << 24) | (protocol << 16);
+        final long sum = Checksum.sum32(word0) + FLAG_DONT_FRAGMENT + Checksum.sum32(word2)
+            + Checksum.sum32(source) + Checksum.sum32(destination);
+        segment.set(U32, ip, word0);
+        segment.set(U32, ip + IDENTIFICATION_OFFSET, FLAG_DONT_FRAGMENT);
+        segment.set(U32, ip + TTL_OFFSET, word2 | Checksum.finish(sum));
+        segment.set(U32, ip + SOURCE_OFFSET, source);
+        segment.set(U32, ip + DESTINATION_OFFSET, destination);
+    }
+}

@@ -1,0 +1,83 @@
+package io.synproxy.packet;
+
+import static io.synproxy.packet.Bytes.U16;
+import static io.synproxy.packet.Bytes.U32;
+import static io.synproxy.packet.Bytes.U8;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * TCP (RFC 9293).
+ *
+ * <pre>
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |          Source Port          |       Destination Port        |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                        Sequence Number                        |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                    Acknowledgment Number                      |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |  Data |       |C|E|U|A|P|R|S|F|                               |
+ * | Offset| Rsrvd |W|C|R|C|S|S|Y|I|            Window             |
+ * |       |       |R|E|G|K|H|T|N|N|                               |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |           Checksum            |         Urgent Pointer        |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                     Options (Data Offset > 5)                 |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * </pre>
+ */
+public final class TcpHeader {
+    public static final int SOURCE_PORT_OFFSET = 0;
+    public static final int DESTINATION_PORT_OFFSET = 2;
+    public static final int SEQUENCE_OFFSET = 4;
+    public static final int ACKNOWLEDGMENT_OFFSET = 8;
+    public static final int DATA_OFFSET_OFFSET = 12;
+    public static final int FLAGS_OFFSET = 13;
+    public static final int WINDOW_OFFSET = 14;
+    public static final int CHECKSUM_OFFSET = 16;
+    public static final int URGENT_OFFSET = 18;
+    public static final int OPTIONS_OFFSET = 20;
+    public static final int MIN_LENGTH = 20;
+    public static final int MAX_LENGTH = 60;
+
+    public static final int FIN = 0x01;
+    public static final int SYN = 0x02;
+    public static final int RST = 0x04;
+    public static final int PSH = 0x08;
+    public static final int ACK = 0x10;
+    public static final int URG = 0x20;
+    public static final int ECE = 0x40;
+    public static final int CWR = 0x80;
+
+    private TcpHeader() {
+    }
+
+    public static int destinationPort(final MemorySegment segment, final long tcp) {
+        return segment.get(U16, tcp + DESTINATION_PORT_OFFSET) & 0xffff;
+    }
+
+    /** Both ports as one word: source in the high half, destination in the low. */
+    public static int ports(final MemorySegment segment, final long tcp) {
+        return segment.get(U32, tcp + SOURCE_PORT_OFFSET);
+    }
+
+    public static int sequence(final MemorySegment segment, final long tcp) {
+        return segment.get(U32, tcp + SEQUENCE_OFFSET);
+    }
+
+    public static int acknowledgment(final MemorySegment segment, final long tcp) {
+        return segment.get(U32, tcp + ACKNOWLEDGMENT_OFFSET);
+    }
+
+    /** Header length in bytes, options included. */
+    public static int headerLength(final MemorySegment segment, final long tcp) {
+        return (segment.get(U8, tcp + DATA_OFFSET_OFFSET) & 0xf0) >>> 2;
+    }
+
+    public static int flags(final MemorySegment segment, final long tcp) {
+        return segment.get(U8, tcp + FLAGS_OFFSET) & 0xff;
+    }
+}

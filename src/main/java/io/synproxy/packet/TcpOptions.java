@@ -1,0 +1,138 @@
+package io.synproxy.packet;
+
+import static io.synproxy.packet.Bytes.U16;
+import static io.synproxy.packet.Bytes.U32;
+import static io.synproxy.packet.Bytes.U8;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The TCP options a SYN proxy cares about, parsed from a SYN, and the SYN-ACK's option block.
+ *
+ * <pre>
+ *   kind 0  End of option list           kind 1  No-operation
+ *   kind 2  MSS             len 4        +--------+--------+--------+--------+
+ *                                        |   2    |   4    |   MSS (16 bits) |
+ *   kind 3  Window scale    len 3        +--------+--------+--------+
+ *                                        |   3    |   3    | shift  |
+ *   kind 4  SACK permitted  len 2        +--------+--------+
+ *                                        |   4    |   2    |
+ *   kind 8  Timestamps      len 10       +--------+--------+--------- ... ---------+--------- ... ---------+
+ *                                        |   8    |   10   |   TSval (32 bits)     |   TSecr (32 bits)     |
+ * </pre>
+ *
+ * A mutable per-worker holder: {@link #parse} overwrites every field. Like Linux, a known option with an unexpected
+ * length is ignored and unknown options are skipped by their length; an option list that cannot be walked (a length
+ * below 2, or an option running past the header) is malformed and the segment is dropped.
+ */
+public final class TcpOptions {
+    public static final int KIND_EOL = 0;
+    public static final int KIND_NOP = 1;
+    public static final int KIND_MSS = 2;
+    public static final int KIND_WINDOW_SCALE = 3;
+    public static final int KIND_SACK_PERMITTED = 4;
+    public static final int KIND_TIMESTAMPS = 8;
+    /** The longest option block a SYN-ACK needs: MSS 4 + SACK-permitted and timestamps 12 + NOP and WS 4. */
+    public static final int MAX_SYN_ACK_LENGTH = 20;
+
+    /** The MSS option's value, or -1 if absent (an MSS of 0 counts as absent, as in Linux). */
+    public int mss;
+    /** The window scale shift as sent (may exceed 14), or -1 if absent. */
+    public int windowScale;
+    public boolean sackPermitted;
+    public boolean timestamps;
+    public int tsValue;
+    public int tsEcho;
+
+    /**
+     * Parses {@code length} bytes of options at {@code offset}.
+     *
+     * @return false if the option list is malformed
+     */
+    public boolean parse(final MemorySegment segment, final long offset, final int length) {
+        mss = -1;
+        windowScale = -1;
+        sackPermitted = false;
+        timestamps = false;
+        int i = 0;
+        while (i < length) {
+            final int kind = segment.get(U8, offset + i) & 0xff;
+            if (kind == KIND_EOL) {
+                break;
+            }
+            if (kind == KIND_NOP) {
+                i++;
+                continue;
+            }
+            if (i + 1 >= length) {
+                return false;
+            }
+            final int optionLength = segment.get(U8, offset + i + 1) & 0xff;
+            if (optionLength < 2 || i + optionLength > length) {
+                return false;
+            }
+            final long at = offset + i;
+            switch (kind) {
+                case KIND_MSS -> {
+                    if (optionLength == 4) {
+                        final int value = segment.get(U16, at + 2) & 0xffff;
+                        mss = value == 0 ? -1 : value;
+                    }
+                }
+                case KIND_WINDOW_SCALE -> {
+                    if (optionLength == 3) {
+                        windowScale = segment.get(U8, at + 2) & 0xff;
+                    }
+                }
+                case KIND_SACK_PERMITTED -> sackPermitted |= optionLength == 2;
+                case KIND_TIMESTAMPS -> {
+                    if (optionLength == 10) {
+                        timestamps = true;
+                        tsValue = segment.get(U32, at + 2);
+                        tsEcho = segment.get(U32, at + 6);
+                    }
+                }
+                default -> {
+                    // Unknown options are skipped by their length and never reflected.
+                }
+            }
+            i += optionLength;
+        }
+        return true;
+    }
+
+    /** Length of the SYN-ACK option block {@link #writeSynAck} writes for these choices. */
+    public static int synAckLength(final boolean windowScale, final boolean sack, final boolean timestamps) {
+        return 4 + (timestamps ? 12 : sack ? 4 : 0) + (windowScale ? 4 : 0);
+    }
+
+    /**
+     * Writes a SYN-ACK's options in the order Linux uses (MSS, SACK-permitted, timestamps, NOP, window scale), each
+     * 32-bit aligned.
+     *
+     * @param windowScale our shift, or -1 to send none
+     * @return the number of bytes written, a multiple of 4
+     */
+    public static int writeSynAck(final MemorySegment segment, final long offset, final int mss, final int windowScale,
+                                  final boolean sack, final boolean timestamps, final int tsValue, final int tsEcho) {
+        long at = offset;
+        segment.set(U32, at, (KIND_MSS << 24) | (4 << 16) | mss);
+        at += 4;
+        if (timestamps) {
+            segment.set(U32, at, sack
+                ? (KIND_SACK_PERMITTED << 24) | (2 << 16) | (KIND_TIMESTAMPS << 8) | 10
+                : (KIND_NOP << 24) | (KIND_NOP << 16) | (KIND_TIMESTAMPS << 8) | 10);
+            segment.set(U32, at + 4, tsValue);
+            segment.set(U32, at + 8, tsEcho);
+            at += 12;
+        } else if (sack) {
+            segment.set(U32, at, (KIND_NOP << 24) | (KIND_NOP << 16) | (KIND_SACK_PERMITTED << 8) | 2);
+            at += 4;
+        }
+        if (windowScale >= 0) {
+            segment.set(U32, at, (KIND_NOP << 24) | (KIND_WINDOW_SCALE << 16) | (3 << 8) | windowScale);
+            at += 4;
+        }
+        return (int) (at - offset);
+    }
+}
