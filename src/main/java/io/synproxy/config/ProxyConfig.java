@@ -100,7 +100,7 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
         final Set<String> seenVips = new HashSet<>();
         for (final TomlTable v : root.tables("vip")) {
             v.allowOnly("address", "ports");
-            final IpAddress address = address(v, "address", true);
+            final IpAddress address = address(v, "address", Family.ANY);
             if (address.isUnspecified() || address.isMulticast()) {
                 throw v.error("address", "'" + address + "' is not allowed; allowed: a unicast IPv4 or IPv6 address");
             }
@@ -121,11 +121,8 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
 
         final TomlTable e = root.table("encap", true);
         e.allowOnly("source_v4", "source_v6", "port", "auth_key_file", "backend_mtu", "next_hop_mac");
-        final IpAddress sourceV4 = e.has("source_v4") ? address(e, "source_v4", false) : null;
-        final IpAddress sourceV6 = e.has("source_v6") ? address(e, "source_v6", true) : null;
-        if (sourceV4 != null && sourceV4.v6()) {
-            throw e.error("source_v4", "'" + sourceV4 + "' is IPv6; allowed: an IPv4 address");
-        }
+        final IpAddress sourceV4 = e.has("source_v4") ? address(e, "source_v4", Family.V4) : null;
+        final IpAddress sourceV6 = e.has("source_v6") ? address(e, "source_v6", Family.V6) : null;
         final int port = (int) e.integer("port", (long) EncapHeader.DEFAULT_PORT, 1, 65535);
         final Path authKey = e.path("auth_key_file", "a path to a key file made by `synproxy keygen` (shared with "
             + "the backends)");
@@ -137,7 +134,7 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
         final Set<IpAddress> seenBackends = new HashSet<>();
         for (final TomlTable b : root.tables("backend")) {
             b.allowOnly("address", "mac");
-            final IpAddress address = address(b, "address", true);
+            final IpAddress address = address(b, "address", Family.ANY);
             if (!seenBackends.add(address)) {
                 throw b.error("address", "'" + address + "' is listed twice; allowed: each backend once");
             }
@@ -189,12 +186,18 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
         return out;
     }
 
-    private static IpAddress address(final TomlTable table, final String key, final boolean v6Allowed)
+    private enum Family { ANY, V4, V6 }
+
+    private static IpAddress address(final TomlTable table, final String key, final Family family)
         throws ConfigException {
-        final String allowed = v6Allowed ? "a literal IPv4 or IPv6 address" : "a literal IPv4 address";
+        final String allowed = switch (family) {
+            case ANY -> "a literal IPv4 or IPv6 address";
+            case V4 -> "a literal IPv4 address";
+            case V6 -> "a literal IPv6 address";
+        };
         final String text = table.string(key, null, allowed);
         final IpAddress address = IpAddress.parse(text);
-        if (address == null || (!v6Allowed && address.v6())) {
+        if (address == null || (family == Family.V4 && address.v6()) || (family == Family.V6 && !address.v6())) {
             throw table.error(key, "'" + text + "' is not allowed; allowed: " + allowed);
         }
         return address;
