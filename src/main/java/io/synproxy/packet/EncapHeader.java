@@ -25,7 +25,8 @@ import java.lang.foreign.MemorySegment;
  *   Hlen    length of the optional fields in 32-bit words (the authenticator: 2)
  *   Proto   the inner packet: 4 = IPv4, 41 = IPv6 (there is no inner Ethernet header)
  *   H       1 = a handshake ACK whose cookie the proxy validated: the backend may create a socket from it
- *   WScale  with H: the window scale the proxy advertised in its SYN-ACK (the backend's receive scale); else 0
+ *   WScale  with H: the proxy's window scale, which its SYN-ACK offered if the client offered one (the cookie's
+ *           WScale field says whether it did); the backend's receive scale (kfunc rcv_wscale). Else 0
  * </pre>
  *
  * The authenticator is SipHash-2-4 keyed by the proxy-backend key over this message (bytes as on the wire):

@@ -34,7 +34,12 @@ public final class PcapReader implements Closeable {
 
     public PcapReader(final Path file) throws IOException {
         this.file = file;
-        final InputStream raw = Files.newInputStream(file);
+        final InputStream raw;
+        try {
+            raw = Files.newInputStream(file);
+        } catch (final IOException e) {
+            throw new IOException(file + ": cannot read the capture (" + e.getClass().getSimpleName() + ")", e);
+        }
         this.in = new DataInputStream(new BufferedInputStream(raw, 1 << 16));
         final byte[] header = new byte[24];
         try {

@@ -18,7 +18,11 @@ public final class PcapWriter implements Closeable {
     private final ByteBuffer recordHeader = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
 
     public PcapWriter(final Path file) throws IOException {
-        out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16);
+        try {
+            out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16);
+        } catch (final IOException e) {
+            throw new IOException(file + ": cannot write the capture (" + e.getClass().getSimpleName() + ")", e);
+        }
         final ByteBuffer header = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
         header.putInt(PcapReader.MAGIC_NANOS).putShort((short) 2).putShort((short) 4).putInt(0).putInt(0)
             .putInt(SNAP_LENGTH).putInt(PcapReader.LINKTYPE_ETHERNET);
