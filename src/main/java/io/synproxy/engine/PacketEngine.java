@@ -213,7 +213,6 @@ public final class PacketEngine {
             }
             final int isn = TcpHeader.sequence(mem, tcp);
             final int bits = synOptionBits(flags, mssTableV4, DEFAULT_MSS_V4);
-            final int cookie = SynCookie.issueV4(salts, addresses, ports, isn, bits);
             final int tcpOut = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits);
             final int outLength = l2 + Ipv4Header.MIN_LENGTH + tcpOut;
             if (!fits(descriptors, index, length, outLength)) {
@@ -224,9 +223,9 @@ public final class PacketEngine {
             swapMacs(mem, frame);
             Ipv4Header.write(mem, ip, 0, Ipv4Header.MIN_LENGTH + tcpOut, Ipv4Header.DEFAULT_TTL,
                 Ipv4Header.PROTOCOL_TCP, vip, client);
+            final int cookie = SynCookie.issueV4(salts, addresses, ports, isn, bits);
             final long tcpAt = ip + Ipv4Header.MIN_LENGTH;
-            writeSynAck(mem, tcpAt, ports, cookie, isn, bits, advertisedMssV4, nowMillis);
-            finishTcpChecksum(mem, tcpAt, tcpOut, pseudo + tcpOut);
+            writeSynAck(mem, tcpAt, ports, cookie, isn, bits, advertisedMssV4, nowMillis, pseudo);
             return transmitToClient(mem, descriptors, index, frame, outLength);
         }
         if ((flags & (TcpHeader.ACK | TcpHeader.SYN | TcpHeader.RST)) == TcpHeader.ACK) {
@@ -325,8 +324,7 @@ public final class PacketEngine {
             Ipv6Header.write(mem, ip, 0, 0, tcpOut, Ipv6Header.NEXT_TCP, Ipv6Header.DEFAULT_HOP_LIMIT, vipHigh,
                 vipLow, clientHigh, clientLow);
             final long tcpAt = ip + Ipv6Header.LENGTH;
-            writeSynAck(mem, tcpAt, ports, cookie, isn, bits, advertisedMssV6, nowMillis);
-            finishTcpChecksum(mem, tcpAt, tcpOut, pseudo + tcpOut);
+            writeSynAck(mem, tcpAt, ports, cookie, isn, bits, advertisedMssV6, nowMillis, pseudo);
             return transmitToClient(mem, descriptors, index, frame, outLength);
         }
         final long flow = FlowHash.v6(flowSeed, a0, a1, a2, a3, ports);
@@ -385,35 +383,41 @@ public final class PacketEngine {
     }
 
     private static void swapMacs(final MemorySegment mem, final long frame) {
-        final long destination = EthernetHeader.destination(mem, frame);
-        final long source = EthernetHeader.source(mem, frame);
-        EthernetHeader.putMac(mem, frame + EthernetHeader.DESTINATION_OFFSET, source);
-        EthernetHeader.putMac(mem, frame + EthernetHeader.SOURCE_OFFSET, destination);
+        // Destination (6 bytes) then source (6 bytes): one 8-byte and one 4-byte access each way.
+        final long head = mem.get(U64, frame);
+        final int tail = mem.get(U32, frame + 8);
+        final long destination = head >>> 16;
+        final long source = ((head & 0xffff) << 32) | (tail & 0xffffffffL);
+        mem.set(U64, frame, (source << 16) | (destination >>> 32));
+        mem.set(U32, frame + 8, (int) destination);
     }
 
-    /** Writes the SYN-ACK's TCP header and options, checksum zero. */
+    /**
+     * Writes the SYN-ACK's TCP header and options, and its checksum: summed from the values written, not re-read.
+     *
+     * @param pseudo the unfolded pseudo-header sum without the length
+     */
     private void writeSynAck(final MemorySegment mem, final long tcp, final int ports, final int cookie,
-                             final int isn, final int bits, final int mss, final long nowMillis) {
+                             final int isn, final int bits, final int mss, final long nowMillis, final long pseudo) {
         final int optionsLength = synAckOptionsLength(bits);
-        // ports was read little-endian: swapping its halves swaps the ports, byte order stays as on the wire.
-        mem.set(LE32, tcp, Integer.rotateLeft(ports, 16));
-        mem.set(U32, tcp + TcpHeader.SEQUENCE_OFFSET, cookie);
-        mem.set(U32, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET, isn + 1);
-        final int outFlags = TcpHeader.SYN | TcpHeader.ACK | (SynCookie.ecn(bits) ? TcpHeader.ECE : 0);
         final int tcpLength = TcpHeader.MIN_LENGTH + optionsLength;
-        mem.set(U32, tcp + TcpHeader.DATA_OFFSET_OFFSET, ((tcpLength << 2) << 24) | (outFlags << 16) | window);
-        mem.set(U32, tcp + TcpHeader.CHECKSUM_OFFSET, 0);
+        // ports was read little-endian: swapping its halves swaps the ports, byte order stays as on the wire.
+        final int swappedPorts = Integer.rotateLeft(ports, 16);
+        final int ack = isn + 1;
+        final int outFlags = TcpHeader.SYN | TcpHeader.ACK | (SynCookie.ecn(bits) ? TcpHeader.ECE : 0);
+        final int offsetFlagsWindow = ((tcpLength << 2) << 24) | (outFlags << 16) | window;
+        mem.set(LE32, tcp, swappedPorts);
+        mem.set(U32, tcp + TcpHeader.SEQUENCE_OFFSET, cookie);
+        mem.set(U32, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET, ack);
+        mem.set(U32, tcp + TcpHeader.DATA_OFFSET_OFFSET, offsetFlagsWindow);
         final boolean timestamps = timestampsEnabled && options.timestamps;
         // Our TSval only has to be stable for this connection: the backend's clock offset is set from its echo.
-        TcpOptions.writeSynAck(mem, tcp + TcpHeader.OPTIONS_OFFSET, mss,
+        final long optionsSum = TcpOptions.writeSynAck(mem, tcp + TcpHeader.OPTIONS_OFFSET, mss,
             SynCookie.wscale(bits) != SynCookie.WSCALE_NONE ? windowScale : -1, SynCookie.sack(bits), timestamps,
             (int) nowMillis + cookie, options.tsValue);
-    }
-
-    private static void finishTcpChecksum(final MemorySegment mem, final long tcp, final int tcpLength,
-                                          final long pseudo) {
-        mem.set(U16, tcp + TcpHeader.CHECKSUM_OFFSET,
-            (short) Checksum.finish(pseudo + Checksum.sum(mem, tcp, tcpLength)));
+        final long sum = pseudo + tcpLength + Checksum.sum32(Integer.reverseBytes(swappedPorts))
+            + Checksum.sum32(cookie) + Checksum.sum32(ack) + Checksum.sum32(offsetFlagsWindow) + optionsSum;
+        mem.set(U32, tcp + TcpHeader.CHECKSUM_OFFSET, Checksum.finish(sum) << 16);
     }
 
     private int transmitToClient(final MemorySegment mem, final MemorySegment descriptors, final int index,

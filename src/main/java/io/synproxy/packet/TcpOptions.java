@@ -50,6 +50,9 @@ public final class TcpOptions {
      * @return false if the option list is malformed
      */
     public boolean parse(final MemorySegment segment, final long offset, final int length) {
+        if (length == LINUX_LAYOUT_LENGTH && parseLinuxLayout(segment, offset)) {
+            return true;
+        }
         mss = -1;
         windowScale = -1;
         sackPermitted = false;
@@ -101,6 +104,28 @@ public final class TcpOptions {
         return true;
     }
 
+    /** Linux's SYN options: MSS, SACK-permitted, timestamps, NOP, window scale; the common case, parsed at once. */
+    private static final int LINUX_LAYOUT_LENGTH = 20;
+    private static final long LINUX_HEAD_MASK = 0xffff0000ffffffffL;
+    private static final long LINUX_HEAD = 0x020400000402080aL;
+    private static final int LINUX_TAIL = 0x01030300;
+
+    private boolean parseLinuxLayout(final MemorySegment segment, final long offset) {
+        final long head = segment.get(Bytes.U64, offset);
+        final int tail = segment.get(U32, offset + 16);
+        if ((head & LINUX_HEAD_MASK) != LINUX_HEAD || (tail & 0xffffff00) != LINUX_TAIL) {
+            return false;
+        }
+        final int value = (int) (head >>> 32) & 0xffff;
+        mss = value == 0 ? -1 : value;
+        windowScale = tail & 0xff;
+        sackPermitted = true;
+        timestamps = true;
+        tsValue = segment.get(U32, offset + 8);
+        tsEcho = segment.get(U32, offset + 12);
+        return true;
+    }
+
     /** Length of the SYN-ACK option block {@link #writeSynAck} writes for these choices. */
     public static int synAckLength(final boolean windowScale, final boolean sack, final boolean timestamps) {
         return 4 + (timestamps ? 12 : sack ? 4 : 0) + (windowScale ? 4 : 0);
@@ -111,28 +136,35 @@ public final class TcpOptions {
      * 32-bit aligned.
      *
      * @param windowScale our shift, or -1 to send none
-     * @return the number of bytes written, a multiple of 4
+     * @return the unfolded checksum sum of the bytes written ({@link #synAckLength} says how many)
      */
-    public static int writeSynAck(final MemorySegment segment, final long offset, final int mss, final int windowScale,
+    public static long writeSynAck(final MemorySegment segment, final long offset, final int mss, final int windowScale,
                                   final boolean sack, final boolean timestamps, final int tsValue, final int tsEcho) {
         long at = offset;
-        segment.set(U32, at, (KIND_MSS << 24) | (4 << 16) | mss);
+        final int mssWord = (KIND_MSS << 24) | (4 << 16) | mss;
+        segment.set(U32, at, mssWord);
+        long sum = Checksum.sum32(mssWord);
         at += 4;
         if (timestamps) {
-            segment.set(U32, at, sack
+            final int head = sack
                 ? (KIND_SACK_PERMITTED << 24) | (2 << 16) | (KIND_TIMESTAMPS << 8) | 10
-                : (KIND_NOP << 24) | (KIND_NOP << 16) | (KIND_TIMESTAMPS << 8) | 10);
+                : (KIND_NOP << 24) | (KIND_NOP << 16) | (KIND_TIMESTAMPS << 8) | 10;
+            segment.set(U32, at, head);
             segment.set(U32, at + 4, tsValue);
             segment.set(U32, at + 8, tsEcho);
+            sum += Checksum.sum32(head) + Checksum.sum32(tsValue) + Checksum.sum32(tsEcho);
             at += 12;
         } else if (sack) {
-            segment.set(U32, at, (KIND_NOP << 24) | (KIND_NOP << 16) | (KIND_SACK_PERMITTED << 8) | 2);
+            final int word = (KIND_NOP << 24) | (KIND_NOP << 16) | (KIND_SACK_PERMITTED << 8) | 2;
+            segment.set(U32, at, word);
+            sum += Checksum.sum32(word);
             at += 4;
         }
         if (windowScale >= 0) {
-            segment.set(U32, at, (KIND_NOP << 24) | (KIND_WINDOW_SCALE << 16) | (3 << 8) | windowScale);
-            at += 4;
+            final int word = (KIND_NOP << 24) | (KIND_WINDOW_SCALE << 16) | (3 << 8) | windowScale;
+            segment.set(U32, at, word);
+            sum += Checksum.sum32(word);
         }
-        return (int) (at - offset);
+        return sum;
     }
 }

@@ -56,12 +56,17 @@ public class EngineBenchmark {
     @Param({"syn-v4", "syn-v6", "ack-valid-v4", "ack-invalid-v4", "ack-valid-v6", "data-v4", "drop-not-vip"})
     public String scenario;
 
+    /** Whether the NIC verified IPv4 and TCP checksums (RX offload flags); net_pcap and net_af_packet do not. */
+    @Param({"false"})
+    public boolean rxChecksumOffload;
+
     private Arena arena;
     private MemorySegment pristine;
     private MemorySegment buffers;
     private MemorySegment descriptors;
     private final int[] lengths = new int[BURST];
     private PacketEngine engine;
+    private int rxFlags;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
@@ -97,6 +102,8 @@ public class EngineBenchmark {
         final ProxyKeys keys = ProxyKeys.load(config);
         engine = new PacketEngine(config, keys, keys.saltSchedule(config).snapshotAt(NOW), BackendTable.of(config));
 
+        rxFlags = rxChecksumOffload
+            ? FrameDescriptors.RX_IP_CHECKSUM_GOOD | FrameDescriptors.RX_L4_CHECKSUM_GOOD : 0;
         arena = Arena.ofShared();
         pristine = arena.allocate((long) SLOT * BURST, 64);
         buffers = arena.allocate((long) SLOT * BURST, 64);
@@ -159,7 +166,7 @@ public class EngineBenchmark {
             final long at = (long) i * SLOT + HEADROOM;
             MemorySegment.copy(pristine, at, buffers, at, lengths[i]);
             FrameDescriptors.setFrame(descriptors, i, base + at, lengths[i], HEADROOM, SLOT - HEADROOM - lengths[i],
-                0);
+                rxFlags);
         }
     }
 
