@@ -51,6 +51,25 @@ public final class SaltSnapshot {
         return previousK1;
     }
 
+    /** Whether a cookie with these option bits (the epoch parity among them) may still validate. */
+    public boolean accepts(final int cookieBits) {
+        return isCurrent(cookieBits) || previousValid;
+    }
+
+    /** The first key word for a cookie with these option bits: the current epoch's, or the previous one's. */
+    public long k0For(final int cookieBits) {
+        return isCurrent(cookieBits) ? currentK0 : previousK0;
+    }
+
+    /** The second key word for a cookie with these option bits. */
+    public long k1For(final int cookieBits) {
+        return isCurrent(cookieBits) ? currentK1 : previousK1;
+    }
+
+    private boolean isCurrent(final int cookieBits) {
+        return ((cookieBits >>> 8) & 1) == (int) (epoch & 1);
+    }
+
     /** False once the previous epoch's grace has run out: its cookies are then refused. */
     public boolean previousValid() {
         return previousValid;

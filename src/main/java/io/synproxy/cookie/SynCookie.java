@@ -89,18 +89,11 @@ public final class SynCookie {
     public static int validateV4(final SaltSnapshot salts, final long addresses, final int ports, final int clientIsn,
                                  final int cookie) {
         final int bits = cookie & OPTION_MASK;
-        final long k0;
-        final long k1;
-        if (((bits >>> 8) & 1) == salts.currentParity()) {
-            k0 = salts.currentK0();
-            k1 = salts.currentK1();
-        } else if (salts.previousValid()) {
-            k0 = salts.previousK0();
-            k1 = salts.previousK1();
-        } else {
+        if (!salts.accepts(bits)) {
             return -1;
         }
-        return macV4(k0, k1, addresses, ports, clientIsn, bits) == (cookie & ~OPTION_MASK) ? bits : -1;
+        return macV4(salts.k0For(bits), salts.k1For(bits), addresses, ports, clientIsn, bits)
+            == (cookie & ~OPTION_MASK) ? bits : -1;
     }
 
     /**
@@ -117,18 +110,11 @@ public final class SynCookie {
     public static int validateV6(final SaltSnapshot salts, final long a0, final long a1, final long a2,
                                  final long a3, final int ports, final int clientIsn, final int cookie) {
         final int bits = cookie & OPTION_MASK;
-        final long k0;
-        final long k1;
-        if (((bits >>> 8) & 1) == salts.currentParity()) {
-            k0 = salts.currentK0();
-            k1 = salts.currentK1();
-        } else if (salts.previousValid()) {
-            k0 = salts.previousK0();
-            k1 = salts.previousK1();
-        } else {
+        if (!salts.accepts(bits)) {
             return -1;
         }
-        return macV6(k0, k1, a0, a1, a2, a3, ports, clientIsn, bits) == (cookie & ~OPTION_MASK) ? bits : -1;
+        return macV6(salts.k0For(bits), salts.k1For(bits), a0, a1, a2, a3, ports, clientIsn, bits)
+            == (cookie & ~OPTION_MASK) ? bits : -1;
     }
 
     public static int mssIndex(final int bits) {
