@@ -56,6 +56,12 @@ public final class FrameDescriptors {
     private FrameDescriptors() {
     }
 
+    /** The layout items the DPDK shim reports (sp_layout), in its order, as Java assumes them. */
+    public static long[] shimLayout(final int statsCount) {
+        return new long[] {SIZE, ADDRESS_OFFSET, LENGTH_OFFSET, HEADROOM_OFFSET, TAILROOM_OFFSET, RSS_HASH_OFFSET,
+            RX_FLAGS_OFFSET, VERDICT_OFFSET, REASON_OFFSET, HANDLE_OFFSET, statsCount};
+    }
+
     public static long address(final MemorySegment descriptors, final int index) {
         return descriptors.get(ADDRESS, (long) index * SIZE + ADDRESS_OFFSET);
     }
