@@ -24,7 +24,7 @@ import java.util.Set;
  * top of the repository is the commented reference.
  */
 public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Encap encap, List<Backend> backends,
-                          int maglevTableSize) {
+                          int maglevTableSize, Dataplane dataplane) {
 
     /** [cookie]: the secret, the salt schedule and the MSS tables. */
     public record Cookie(Path secretFile, long saltPeriodSeconds, long graceSeconds, int[] mssV4, int[] mssV6) {
@@ -79,7 +79,7 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
     }
 
     private static ProxyConfig parse(final TomlTable root) throws ConfigException {
-        root.allowOnly("cookie", "tcp", "vip", "encap", "backend", "maglev");
+        root.allowOnly("cookie", "tcp", "vip", "encap", "backend", "maglev", "dataplane", "port", "worker");
 
         final TomlTable c = root.table("cookie", true);
         c.allowOnly("secret_file", "salt_period_seconds", "grace_seconds", "mss_v4", "mss_v6");
@@ -167,8 +167,11 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
             throw m.error("table_size", size + " is not allowed; allowed: a prime number at least 100 times the "
                 + "number of backends (" + 100 * backends.size() + "), e.g. 65537 or 655373");
         }
+        // The data plane's sections are needed by `run` only: replay and check work without them.
+        final Dataplane dataplane = root.has("dataplane") || root.has("port") || root.has("worker")
+            ? Dataplane.parse(root, Dataplane.onlineCores()) : null;
         return new ProxyConfig(root.file(), cookie, tcp, List.copyOf(vips), encap, List.copyOf(backends),
-            (int) size);
+            (int) size, dataplane);
     }
 
     private static int[] mssTable(final TomlTable table, final String key, final int[] fallback, final int min)
@@ -269,6 +272,22 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
                 .append(EthernetHeader.format(backend.mac())).append('\n');
         }
         out.append("maglev.table_size     ").append(maglevTableSize).append('\n');
+        if (dataplane != null) {
+            out.append("dataplane.eal_args    ").append(String.join(" ", dataplane.ealArgs())).append('\n');
+            out.append("dataplane             control core ").append(dataplane.controlCore() < 0 ? "unpinned"
+                : String.valueOf(dataplane.controlCore())).append(", ").append(dataplane.mbufs())
+                .append(" mbufs per pool, ").append(dataplane.descriptors()).append(" descriptors per queue, stats ")
+                .append(dataplane.statsFile()).append('\n');
+            for (final Dataplane.Port port : dataplane.ports()) {
+                out.append("port                  ").append(port.name()).append(": ").append(port.device())
+                    .append(", ").append(port.rxQueues()).append(" rx queue(s)").append('\n');
+            }
+            for (final Dataplane.Worker worker : dataplane.workers()) {
+                out.append("worker                ").append(worker.name()).append(": port ").append(worker.port())
+                    .append(" queue ").append(worker.queue()).append(" on core ").append(worker.core())
+                    .append(", to backends via ").append(worker.backendPort()).append('\n');
+            }
+        }
         return out.toString();
     }
 }

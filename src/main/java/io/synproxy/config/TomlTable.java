@@ -129,6 +129,26 @@ final class TomlTable {
         return value.asBoolean();
     }
 
+    /** An array of strings; {@code fallback} if absent. */
+    List<String> strings(final String name, final List<String> fallback, final String allowed)
+        throws ConfigException {
+        final JsonNode value = node.get(name);
+        if (value == null) {
+            return fallback;
+        }
+        if (!value.isArray()) {
+            throw error(name, "'" + value + "' is not an array of strings; allowed: " + allowed);
+        }
+        final List<String> out = new ArrayList<>();
+        for (int i = 0; i < value.size(); i++) {
+            if (!value.get(i).isTextual()) {
+                throw error(name, "element " + i + " '" + value.get(i) + "' is not a string; allowed: " + allowed);
+            }
+            out.add(value.get(i).asText());
+        }
+        return out;
+    }
+
     /** An array of integers, each in range; {@code fallback} if absent. */
     long[] integers(final String name, final long[] fallback, final int minCount, final int maxCount,
                     final long min, final long max) throws ConfigException {

@@ -55,6 +55,18 @@ public final class SaltSchedule {
         return unixMillis - epochStartMillis(epochAt(unixMillis)) < graceMillis;
     }
 
+    /** A number that changes exactly when the keys in force change: a new epoch, or the end of a grace. */
+    public long stateAt(final long unixMillis) {
+        return epochAt(unixMillis) * 2 + (previousValidAt(unixMillis) ? 1 : 0);
+    }
+
+    /** The first instant after {@code unixMillis} at which {@link #stateAt} changes. */
+    public long nextChangeMillis(final long unixMillis) {
+        final long start = epochStartMillis(epochAt(unixMillis));
+        final long graceEnd = start + graceMillis;
+        return unixMillis < graceEnd ? graceEnd : start + periodMillis;
+    }
+
     /** The keys in force at {@code unixMillis}. */
     public SaltSnapshot snapshotAt(final long unixMillis) {
         final long epoch = epochAt(unixMillis);

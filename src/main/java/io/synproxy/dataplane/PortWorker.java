@@ -1,6 +1,8 @@
 package io.synproxy.dataplane;
 
 import io.synproxy.bindings.Shim;
+import io.synproxy.cookie.SaltSnapshot;
+import io.synproxy.engine.EngineCounters;
 import io.synproxy.engine.FrameDescriptors;
 import io.synproxy.engine.PacketEngine;
 import io.synproxy.engine.Verdict;
@@ -8,6 +10,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.function.LongSupplier;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
+import org.agrona.concurrent.status.AtomicCounter;
 
 /**
  * One poll-mode worker: one RX queue of one port, bursts of {@value #BURST}, through the packet engine, SYN-ACKs back
@@ -33,6 +37,12 @@ public final class PortWorker implements Agent {
     private final MemorySegment toBackend;
     private final MemorySegment dropped;
     private long txDropped;
+    private OneToOneConcurrentArrayQueue<SaltSnapshot> salts;
+    private AtomicCounter[] published;
+    private AtomicCounter txDroppedCounter;
+    private int core = -1;
+    private long bursts;
+    private long lastPublishNanos;
 
     public PortWorker(final String name, final int port, final int queue, final int backendPort,
                       final int backendQueue, final PacketEngine engine, final LongSupplier clockMillis,
@@ -50,10 +60,51 @@ public final class PortWorker implements Agent {
         this.dropped = arena.allocate((long) FrameDescriptors.SIZE * BURST, 64);
     }
 
+    /** Salt snapshots from the control agent, applied between bursts. */
+    public PortWorker salts(final OneToOneConcurrentArrayQueue<SaltSnapshot> queue) {
+        this.salts = queue;
+        return this;
+    }
+
+    /** Publishes the engine's counters (and TX drops) into the stats file, as "NAME COUNTER" labels. */
+    public PortWorker counters(final StatsFile file) {
+        published = new AtomicCounter[EngineCounters.COUNT];
+        for (int i = 0; i < published.length; i++) {
+            published[i] = file.newCounter(name + " " + EngineCounters.name(i));
+        }
+        txDroppedCounter = file.newCounter(name + " tx-dropped");
+        return this;
+    }
+
+    /** Pins the worker's thread to {@code cpu} (and registers it with EAL) when the agent starts. */
+    public PortWorker pinTo(final int cpu) {
+        this.core = cpu;
+        return this;
+    }
+
+    @Override
+    public void onStart() {
+        if (core >= 0) {
+            // Registered threads use the mempool's per-lcore cache; pinning keeps the queue's data on one core.
+            if (Shim.threadRegister() < 0) {
+                throw new DpdkException(name + ": cannot register with EAL: " + Shim.strerror(Shim.errno()));
+            }
+            final int rc = Shim.threadPin(core);
+            if (rc < 0) {
+                throw new DpdkException(name + ": cannot pin to core " + core + ": " + Shim.strerror(rc));
+            }
+        }
+    }
+
     @Override
     public int doWork() {
+        final SaltSnapshot snapshot = salts == null ? null : salts.poll();
+        if (snapshot != null) {
+            engine.applySalts(snapshot);
+        }
         final int received = Shim.rxBurst(port, queue, rx, BURST);
         if (received == 0) {
+            publishIfDue(false);
             return 0;
         }
         engine.process(ALL_MEMORY, rx, received, clockMillis.getAsLong());
@@ -80,7 +131,36 @@ public final class PortWorker implements Agent {
         if (drops > 0) {
             Shim.free(dropped, drops);
         }
+        publishIfDue((++bursts & 1023) == 0);
         return received;
+    }
+
+    /** Copies the counters out every 1024 bursts, or every 100 ms when idle: readers see them live. */
+    private void publishIfDue(final boolean due) {
+        if (published == null) {
+            return;
+        }
+        final long now = System.nanoTime();
+        if (!due && now - lastPublishNanos < 100_000_000L) {
+            return;
+        }
+        publish();
+        lastPublishNanos = now;
+    }
+
+    private void publish() {
+        final EngineCounters counters = engine.counters();
+        for (int i = 0; i < published.length; i++) {
+            published[i].setRelease(counters.get(i));
+        }
+        txDroppedCounter.setRelease(txDropped);
+    }
+
+    @Override
+    public void onClose() {
+        if (published != null) {
+            publish();
+        }
     }
 
     private void transmit(final int txPort, final int txQueue, final MemorySegment frames, final int count) {

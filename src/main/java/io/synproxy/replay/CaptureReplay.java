@@ -107,7 +107,7 @@ public final class CaptureReplay {
 
     /** Frames whose salt state differs must not share a burst: a burst is processed under one snapshot. */
     private long saltState(final long millis) {
-        return schedule.epochAt(millis) * 2 + (schedule.previousValidAt(millis) ? 1 : 0);
+        return schedule.stateAt(millis);
     }
 
     private SaltSnapshot cached;

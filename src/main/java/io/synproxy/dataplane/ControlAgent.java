@@ -1,0 +1,79 @@
+package io.synproxy.dataplane;
+
+import io.synproxy.cookie.SaltSchedule;
+import io.synproxy.cookie.SaltSnapshot;
+import java.util.List;
+import java.util.function.LongSupplier;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
+
+/**
+ * The control thread: the only writer of salts. It derives the next salt state (a new epoch, or the end of the
+ * previous epoch's grace) ahead of time, and at the boundary hands the same immutable {@link SaltSnapshot} to every
+ * worker through a queue of its own (Agrona's single-producer single-consumer queue: never lossy; a worker takes it
+ * between bursts, so none ever sees half a key). The KDF allocates, which is why it runs here and not on a worker.
+ */
+public final class ControlAgent implements Agent {
+    /** Room for a few snapshots: a worker takes one per burst, far more often than salts change. */
+    public static final int QUEUE_CAPACITY = 8;
+
+    private final SaltSchedule schedule;
+    private final LongSupplier clockMillis;
+    private final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> workers;
+    private long publishedState = Long.MIN_VALUE;
+    private long nextState = Long.MIN_VALUE;
+    private SaltSnapshot next;
+    private long publications;
+
+    public ControlAgent(final SaltSchedule schedule, final LongSupplier clockMillis,
+                        final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> workers) {
+        this.schedule = schedule;
+        this.clockMillis = clockMillis;
+        this.workers = workers;
+    }
+
+    /** A queue for one worker; the control agent must be built with all of them. */
+    public static OneToOneConcurrentArrayQueue<SaltSnapshot> newQueue() {
+        return new OneToOneConcurrentArrayQueue<>(QUEUE_CAPACITY);
+    }
+
+    @Override
+    public int doWork() {
+        final long now = clockMillis.getAsLong();
+        final long state = schedule.stateAt(now);
+        if (state == publishedState) {
+            prepareNext(now);
+            return 0;
+        }
+        final SaltSnapshot snapshot = state == nextState ? next : schedule.snapshotAt(now);
+        for (final OneToOneConcurrentArrayQueue<SaltSnapshot> queue : workers) {
+            // A full queue means a worker stopped taking snapshots; drop its oldest rather than block the others.
+            while (!queue.offer(snapshot)) {
+                queue.poll();
+            }
+        }
+        publishedState = state;
+        publications++;
+        return 1;
+    }
+
+    /** Derives the snapshot of the next state change before it is due, so publishing it costs nothing. */
+    private void prepareNext(final long now) {
+        final long change = schedule.nextChangeMillis(now);
+        final long state = schedule.stateAt(change);
+        if (state != nextState) {
+            next = schedule.snapshotAt(change);
+            nextState = state;
+        }
+    }
+
+    /** How many salt states were published (for tests and the log). */
+    public long publications() {
+        return publications;
+    }
+
+    @Override
+    public String roleName() {
+        return "control";
+    }
+}

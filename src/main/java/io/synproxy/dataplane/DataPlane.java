@@ -1,0 +1,187 @@
+package io.synproxy.dataplane;
+
+import io.synproxy.bindings.Shim;
+import io.synproxy.config.Dataplane;
+import io.synproxy.config.ProxyConfig;
+import io.synproxy.cookie.SaltSchedule;
+import io.synproxy.cookie.SaltSnapshot;
+import io.synproxy.engine.BackendTable;
+import io.synproxy.engine.EngineCounters;
+import io.synproxy.engine.PacketEngine;
+import io.synproxy.engine.ProxyKeys;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BusySpinIdleStrategy;
+import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
+
+/**
+ * The running proxy: EAL, ports, one mempool per NUMA socket, a pinned {@link PortWorker} thread per configured
+ * queue, the {@link ControlAgent} thread, and the counters file. {@link #close} stops the workers, stops and closes
+ * the ports, and frees the pools.
+ */
+public final class DataPlane implements AutoCloseable {
+    /** DPDK's default mbuf data room: 2048 bytes of frame after 128 of headroom. */
+    public static final int DATA_ROOM = 2176;
+
+    private static final java.util.concurrent.atomic.AtomicInteger POOLS = new java.util.concurrent.atomic.AtomicInteger();
+
+    private final Arena arena = Arena.ofShared();
+    private final Map<String, Integer> portIds = new LinkedHashMap<>();
+    private final List<MemorySegment> pools = new ArrayList<>();
+    private final List<PortWorker> workers = new ArrayList<>();
+    private final List<AgentRunner> runners = new ArrayList<>();
+    private final List<PacketEngine> engines = new ArrayList<>();
+    private StatsFile stats;
+    private ControlAgent control;
+
+    private DataPlane() {
+    }
+
+    public static DataPlane start(final ProxyConfig config, final ProxyKeys keys) {
+        final Dataplane dp = config.dataplane();
+        if (dp == null) {
+            throw new IllegalArgumentException(config.file() + ": [dataplane], [[port]] and [[worker]] are needed to "
+                + "run (see config/synproxy.toml)");
+        }
+        final DataPlane plane = new DataPlane();
+        try {
+            plane.open(config, keys, dp);
+            return plane;
+        } catch (final RuntimeException e) {
+            plane.close();
+            throw e;
+        }
+    }
+
+    private void open(final ProxyConfig config, final ProxyKeys keys, final Dataplane dp) {
+        Dpdk.initEal(dp.ealArgs());
+        final Map<Integer, MemorySegment> poolBySocket = new HashMap<>();
+        for (final Dataplane.Port port : dp.ports()) {
+            final int id = port.isPci() ? portByName(port) : Dpdk.probe(port.device());
+            portIds.put(port.name(), id);
+        }
+        for (final Dataplane.Port port : dp.ports()) {
+            final int id = portIds.get(port.name());
+            final int socket = Math.max(Shim.portSocket(id), -1);
+            final MemorySegment pool = poolBySocket.computeIfAbsent(socket, s -> {
+                // Mempool names are short in DPDK (RTE_MEMPOOL_NAMESIZE): "sp-SOCKET-N".
+                final MemorySegment created = Dpdk.mempool("sp-" + (s < 0 ? "any" : s) + "-"
+                    + POOLS.incrementAndGet(), dp.mbufs(), 256, DATA_ROOM, s);
+                pools.add(created);
+                return created;
+            });
+            // Every worker transmits on its own queue of every port, so no TX queue is ever shared.
+            Dpdk.startPort(id, port.rxQueues(), dp.workers().size(), dp.descriptors(), pool);
+            Shim.portPromiscuous(id, true);
+        }
+
+        final SaltSchedule schedule = keys.saltSchedule(config);
+        final BackendTable backends = BackendTable.of(config);
+        final SaltSnapshot initial = schedule.snapshotAt(System.currentTimeMillis());
+        stats = StatsFile.create(dp.statsFile(), dp.workers().size() * (EngineCounters.COUNT + 1));
+        final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> queues = new ArrayList<>();
+        for (int i = 0; i < dp.workers().size(); i++) {
+            final Dataplane.Worker w = dp.workers().get(i);
+            final PacketEngine engine = new PacketEngine(config, keys, initial, backends);
+            final OneToOneConcurrentArrayQueue<SaltSnapshot> queue = ControlAgent.newQueue();
+            queues.add(queue);
+            engines.add(engine);
+            workers.add(new PortWorker(w.name(), portIds.get(w.port()), w.queue(), portIds.get(w.backendPort()), i,
+                engine, System::currentTimeMillis, arena).salts(queue).counters(stats).pinTo(w.core()));
+        }
+        control = new ControlAgent(schedule, System::currentTimeMillis, queues);
+        for (final PortWorker worker : workers) {
+            runners.add(startRunner(new AgentRunner(new BusySpinIdleStrategy(), DataPlane::fail, null, worker)));
+        }
+        final ControlAgent agent = control;
+        final int controlCore = dp.controlCore();
+        runners.add(startRunner(new AgentRunner(new SleepingMillisIdleStrategy(1), DataPlane::fail, null,
+            new org.agrona.concurrent.Agent() {
+                @Override
+                public void onStart() {
+                    if (controlCore >= 0 && Shim.threadPin(controlCore) < 0) {
+                        throw new DpdkException("cannot pin the control thread to core " + controlCore);
+                    }
+                }
+
+                @Override
+                public int doWork() {
+                    return agent.doWork();
+                }
+
+                @Override
+                public String roleName() {
+                    return agent.roleName();
+                }
+            })));
+    }
+
+    private static int portByName(final Dataplane.Port port) {
+        try (Arena a = Arena.ofConfined()) {
+            final int id = Shim.portByName(a.allocateFrom(port.dpdkName()));
+            if (id < 0) {
+                throw new DpdkException("port '" + port.name() + "': no DPDK port for PCI device " + port.device()
+                    + " (" + Shim.strerror(id) + "). Bind it to vfio-pci (dpdk-devbind.py -b vfio-pci "
+                    + port.device() + ") and check EAL's -a/--allow arguments");
+            }
+            return id;
+        }
+    }
+
+    private static AgentRunner startRunner(final AgentRunner runner) {
+        AgentRunner.startOnThread(runner, r -> {
+            final Thread thread = new Thread(r, runner.agent().roleName());
+            thread.setDaemon(true);
+            return thread;
+        });
+        return runner;
+    }
+
+    private static void fail(final Throwable error) {
+        System.err.println("synproxy: " + error);
+    }
+
+    public List<PortWorker> workers() {
+        return workers;
+    }
+
+    public ControlAgent control() {
+        return control;
+    }
+
+    /** The sum of every worker's counter (approximate while running: read from other threads). */
+    public long total(final int counter) {
+        long sum = 0;
+        for (final PacketEngine engine : engines) {
+            sum += engine.counters().get(counter);
+        }
+        return sum;
+    }
+
+    public int portId(final String name) {
+        return portIds.get(name);
+    }
+
+    @Override
+    public void close() {
+        CloseHelper.closeAll(runners);
+        for (final int id : portIds.values()) {
+            try {
+                Dpdk.stopPort(id);
+            } catch (final DpdkException e) {
+                System.err.println("synproxy: " + e.getMessage());
+            }
+        }
+        pools.forEach(Shim::mempoolFree);
+        CloseHelper.close(stats);
+        arena.close();
+    }
+}

@@ -1,0 +1,100 @@
+package io.synproxy.dataplane;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.synproxy.TestSupport;
+import io.synproxy.Tshark;
+import io.synproxy.config.ProxyConfig;
+import io.synproxy.engine.EngineCounters;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.agrona.concurrent.status.CountersReader;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole data plane from its configuration: a net_pcap port, a worker thread pinned to the configured core (as
+ * the OS reports it), the control thread, the counters file; the capture's frames come out as the engine decided.
+ */
+class DataPlaneTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aPinnedWorkerProxiesTheCaptureAndPublishesItsCounters() throws Exception {
+        TestEal.init();
+        final int core = Dataplane().cardinality() > 1 ? 1 : 0;
+        final Path out = dir.resolve("out.pcap");
+        final Path statsFile = dir.resolve("stats");
+        final ProxyConfig config = TestSupport.config(dir, TestSupport.BASE_CONFIG + """
+
+            [dataplane]
+            eal_args = ["-l", "0", "--no-huge", "-m", "512", "--no-pci"]
+            stats_file = "%s"
+
+            [[port]]
+            name = "edge"
+            device = "net_pcap_dp1,rx_pcap=%s,tx_pcap=%s"
+
+            [[worker]]
+            port = "edge"
+            queue = 0
+            core = %d
+            """.formatted(statsFile, DpdkPcapTest.ALL_INPUTS.toAbsolutePath(), out, core));
+        try (DataPlane plane = DataPlane.start(config, TestSupport.keys(config))) {
+            final long deadline = System.nanoTime() + 20_000_000_000L;
+            while (plane.total(EngineCounters.FRAMES_RECEIVED) < 31 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(31, plane.total(EngineCounters.FRAMES_RECEIVED));
+            assertEquals(String.valueOf(core), affinityOfThread("worker-0"), "the worker runs on its core only");
+            assertTrue(plane.control().publications() >= 1, "the control thread published the salts");
+        }
+        final Map<String, Long> counters = read(statsFile);
+        assertEquals(31L, counters.get("worker-0 rx-frames"));
+        assertEquals(14L, counters.get("worker-0 syn-ack-sent"));
+        assertEquals(2L, counters.get("worker-0 encapsulated"));
+        assertEquals(15L, counters.get("worker-0 dropped"));
+        assertEquals(2L, counters.get("worker-0 drop-fragment"));
+        assertEquals(0L, counters.get("worker-0 tx-dropped"));
+        int frames = 0;
+        for (final String[] row : Tshark.fields(out, "ip.checksum.status", "tcp.checksum.status", "_ws.malformed")) {
+            frames++;
+            assertTrue(row[0].isEmpty() || row[0].equals("1"), "IPv4 checksum");
+            assertTrue(row[1].isEmpty() || row[1].equals("1"), "TCP checksum");
+            assertTrue(row[2].isEmpty(), "malformed");
+        }
+        assertEquals(16, frames, "14 SYN-ACKs and 2 encapsulated packets left the port");
+    }
+
+    private static java.util.BitSet Dataplane() {
+        return io.synproxy.config.Dataplane.onlineCores();
+    }
+
+    static Map<String, Long> read(final Path statsFile) {
+        final CountersReader reader = StatsFile.open(statsFile);
+        final Map<String, Long> out = new HashMap<>();
+        reader.forEach((id, type, key, label) -> out.put(label, reader.getCounterValue(id)));
+        return out;
+    }
+
+    /** Cpus_allowed_list of this process's thread whose name is {@code name}, as Linux reports it. */
+    static String affinityOfThread(final String name) throws Exception {
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (final Path task : tasks.toList()) {
+                if (Files.readString(task.resolve("comm")).strip().equals(name)) {
+                    for (final String line : Files.readAllLines(task.resolve("status"))) {
+                        if (line.startsWith("Cpus_allowed_list:")) {
+                            return line.substring(line.indexOf(':') + 1).strip();
+                        }
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no thread named " + name);
+    }
+}
