@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code synproxy} command line. */
 @Command(name = "synproxy", mixinStandardHelpOptions = true, version = "synproxy 0.1.0",
     description = "Stateless TCP SYN proxy: SYN cookies at the edge, sockets created on the backends.",
-    subcommands = {ReplayCommand.class, CheckCommand.class, KeygenCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {RunCommand.class, StatCommand.class, CheckCommand.class, ReplayCommand.class, KeygenCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(final String[] args) {
         System.exit(run(args));

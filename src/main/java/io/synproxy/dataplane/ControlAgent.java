@@ -24,12 +24,15 @@ public final class ControlAgent implements Agent {
     private long nextState = Long.MIN_VALUE;
     private SaltSnapshot next;
     private long publications;
+    /** Per worker: a snapshot its full queue could not take yet (a newer one replaces it). */
+    private final SaltSnapshot[] pending;
 
     public ControlAgent(final SaltSchedule schedule, final LongSupplier clockMillis,
                         final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> workers) {
         this.schedule = schedule;
         this.clockMillis = clockMillis;
         this.workers = workers;
+        this.pending = new SaltSnapshot[workers.size()];
     }
 
     /** A queue for one worker; the control agent must be built with all of them. */
@@ -41,20 +44,31 @@ public final class ControlAgent implements Agent {
     public int doWork() {
         final long now = clockMillis.getAsLong();
         final long state = schedule.stateAt(now);
+        int work = offerPending();
         if (state == publishedState) {
             prepareNext(now);
-            return 0;
+            return work;
         }
         final SaltSnapshot snapshot = state == nextState ? next : schedule.snapshotAt(now);
-        for (final OneToOneConcurrentArrayQueue<SaltSnapshot> queue : workers) {
-            // A full queue means a worker stopped taking snapshots; drop its oldest rather than block the others.
-            while (!queue.offer(snapshot)) {
-                queue.poll();
-            }
+        for (int i = 0; i < pending.length; i++) {
+            pending[i] = snapshot;
         }
+        offerPending();
         publishedState = state;
         publications++;
-        return 1;
+        return work + 1;
+    }
+
+    /** Hands each worker its pending snapshot; a full queue (a stalled worker) keeps it for the next round. */
+    private int offerPending() {
+        int offered = 0;
+        for (int i = 0; i < pending.length; i++) {
+            if (pending[i] != null && workers.get(i).offer(pending[i])) {
+                pending[i] = null;
+                offered++;
+            }
+        }
+        return offered;
     }
 
     /** Derives the snapshot of the next state change before it is due, so publishing it costs nothing. */

@@ -41,6 +41,7 @@ public final class DataPlane implements AutoCloseable {
     private final List<PacketEngine> engines = new ArrayList<>();
     private StatsFile stats;
     private ControlAgent control;
+    private boolean closed;
 
     private DataPlane() {
     }
@@ -172,6 +173,10 @@ public final class DataPlane implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         CloseHelper.closeAll(runners);
         for (final int id : portIds.values()) {
             try {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.synproxy.TestSupport;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +40,21 @@ class ProxyConfigTest {
 
     static Stream<Arguments> badFiles() {
         final String base = TestSupport.BASE_CONFIG;
+        final String dp = base + """
+
+            [dataplane]
+            eal_args = ["-l", "0", "--in-memory"]
+
+            [[port]]
+            name = "edge"
+            device = "0000:01:00.0"
+            rx_queues = 2
+
+            [[worker]]
+            port = "edge"
+            queue = 0
+            core = 0
+            """;
         return Stream.of(
             Arguments.of(base.replace("salt_period_seconds = 60", "salt_period_seconds = 0"),
                 "cookie.salt_period_seconds: 0 is out of range; allowed: an integer from 1 to 86400"),
@@ -63,7 +79,7 @@ class ProxyConfigTest {
                 "tcp.windowscale: unknown key; allowed here: ecn, sack, timestamps, window, window_scale, "
                     + "window_scaling"),
             Arguments.of(base + "\n[stats]\npath = \"x\"\n",
-                "stats: unknown key; allowed here: backend, cookie, encap, maglev, tcp, vip"),
+                "stats: unknown key; allowed here: backend, cookie, dataplane, encap, maglev, port, tcp, vip, worker"),
             Arguments.of(base.replace("address = \"198.51.100.10\"", "address = \"198.51.100.300\""),
                 "vip[0].address: '198.51.100.300' is not allowed; allowed: a literal IPv4 or IPv6 address"),
             Arguments.of(base.replace("address = \"198.51.100.10\"", "address = \"example.com\""),
@@ -106,7 +122,24 @@ class ProxyConfigTest {
                 "maglev.table_size: 65536 is not allowed; allowed: a prime number at least 100 times the number of "
                     + "backends (200), e.g. 65537 or 655373"),
             Arguments.of(base.replace("[tcp]", "[tcp"),
-                "not valid TOML"));
+                "not valid TOML"),
+            Arguments.of(dp.replace("core = 0", "core = 4095"),
+                "worker[0].core: 4095 is not an online core; allowed: a core that is online on this machine ("),
+            Arguments.of(dp.replace("queue = 0", "queue = 2"),
+                "worker[0].queue: 2 is out of range; allowed: an integer from 0 to 1"),
+            Arguments.of(dp.replace("port = \"edge\"", "port = \"uplink\""),
+                "worker[0].port: 'uplink' is not a [[port]] name; allowed: edge"),
+            Arguments.of(dp + "\n[[worker]]\nport = \"edge\"\nqueue = 0\ncore = 0\n",
+                "worker[1].queue: port 'edge' queue 0 already has a worker; allowed: one worker per queue"),
+            Arguments.of(dp + "\n[[worker]]\nport = \"edge\"\nqueue = 1\ncore = 0\n",
+                "worker[1].core: 0 is already worker[0]'s; allowed: a core no other worker has"),
+            Arguments.of(dp.replace("eal_args = [\"-l\", \"0\", \"--in-memory\"]", "eal_args = \"-l 0\""),
+                "dataplane.eal_args: '\"-l 0\"' is not an array of strings; allowed: an array of EAL arguments"),
+            Arguments.of(dp.replace("device = \"0000:01:00.0\"", "device = \"net pcap\""),
+                "port[0].device: 'net pcap' is not allowed; allowed: a PCI address or virtual device arguments "
+                    + "without spaces"),
+            Arguments.of(dp.replace("[[worker]]\nport = \"edge\"\nqueue = 0\ncore = 0\n", ""),
+                "worker: missing; at least one [[worker]] with port, queue and core is required to run"));
     }
 
     @ParameterizedTest
@@ -118,6 +151,26 @@ class ProxyConfigTest {
         if (!e.getMessage().startsWith(expectedStart)) {
             assertEquals(expectedStart, e.getMessage());
         }
+    }
+
+    @Test
+    void aDataplaneSectionLoads() throws Exception {
+        final ProxyConfig config = ProxyConfig.load(TestSupport.writeConfig(dir, TestSupport.BASE_CONFIG + """
+
+            [dataplane]
+            eal_args = ["-l", "0", "--in-memory"]
+
+            [[port]]
+            name = "edge"
+            device = "0000:01:00.0"
+
+            [[worker]]
+            port = "edge"
+            core = 0
+            """));
+        assertEquals(List.of("-l", "0", "--in-memory"), config.dataplane().ealArgs());
+        assertEquals("edge", config.dataplane().workers().getFirst().backendPort());
+        assertEquals(true, config.dataplane().ports().getFirst().isPci());
     }
 
     @Test

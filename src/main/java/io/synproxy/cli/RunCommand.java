@@ -1,0 +1,72 @@
+package io.synproxy.cli;
+
+import io.synproxy.config.ConfigException;
+import io.synproxy.config.ProxyConfig;
+import io.synproxy.dataplane.DataPlane;
+import io.synproxy.dataplane.DpdkException;
+import io.synproxy.engine.EngineCounters;
+import io.synproxy.engine.ProxyKeys;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = {"Run the proxy: EAL, ports, pinned workers and the control thread as the configuration says, "
+        + "until SIGINT or SIGTERM (or --duration). Counters go to dataplane.stats_file: watch them with `stat`."})
+final class RunCommand implements Callable<Integer> {
+    @Option(names = {"-c", "--config"}, required = true, description = "The configuration file (TOML).")
+    Path config;
+
+    @Option(names = "--duration", defaultValue = "0",
+        description = "Stop after this many seconds (0, the default: run until a signal).")
+    long duration;
+
+    @Override
+    public Integer call() {
+        final ProxyConfig loaded;
+        final ProxyKeys keys;
+        try {
+            loaded = ProxyConfig.load(config);
+            keys = ProxyKeys.load(loaded);
+        } catch (final ConfigException | IOException e) {
+            System.err.println("synproxy: " + e.getMessage());
+            return 2;
+        }
+        if (loaded.dataplane() == null) {
+            System.err.println("synproxy: " + config + ": [dataplane], [[port]] and [[worker]] are needed to run; "
+                + "see config/synproxy.toml");
+            return 2;
+        }
+        System.out.print(loaded.describe());
+        final CountDownLatch stop = new CountDownLatch(1);
+        Signal.handle(new Signal("INT"), s -> stop.countDown());
+        Signal.handle(new Signal("TERM"), s -> stop.countDown());
+        try (DataPlane plane = DataPlane.start(loaded, keys)) {
+            System.out.println("running: " + plane.workers().size() + " worker(s); counters in "
+                + loaded.dataplane().statsFile() + "; stop with Ctrl-C");
+            if (duration > 0) {
+                stop.await(duration, TimeUnit.SECONDS);
+            } else {
+                stop.await();
+            }
+            System.out.println("stopping");
+            plane.close();
+            System.out.printf("stopped: %d frames received, %d SYN-ACKs, %d encapsulated, %d dropped%n",
+                plane.total(EngineCounters.FRAMES_RECEIVED), plane.total(EngineCounters.SYN_ACKS_SENT),
+                plane.total(EngineCounters.ENCAPSULATED), plane.total(EngineCounters.DROPPED));
+            io.synproxy.bindings.Shim.ealCleanup();
+            return 0;
+        } catch (final DpdkException | IllegalStateException | IllegalArgumentException e) {
+            System.err.println("synproxy: " + e.getMessage());
+            return 1;
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+    }
+}
