@@ -69,6 +69,16 @@ public final class DataPlane implements AutoCloseable {
             final int id = port.isPci() ? portByName(port) : Dpdk.probe(port.device());
             portIds.put(port.name(), id);
         }
+        // Every worker has TX queues of its own, on its port and on its backend port: no TX queue is ever shared.
+        final Map<String, Integer> txQueues = new HashMap<>();
+        final int[] clientTx = new int[dp.workers().size()];
+        final int[] backendTx = new int[dp.workers().size()];
+        for (int i = 0; i < dp.workers().size(); i++) {
+            final Dataplane.Worker w = dp.workers().get(i);
+            clientTx[i] = txQueues.merge(w.port(), 1, Integer::sum) - 1;
+            backendTx[i] = w.backendPort().equals(w.port()) ? clientTx[i]
+                : txQueues.merge(w.backendPort(), 1, Integer::sum) - 1;
+        }
         for (final Dataplane.Port port : dp.ports()) {
             final int id = portIds.get(port.name());
             final int socket = Math.max(Shim.portSocket(id), -1);
@@ -79,8 +89,8 @@ public final class DataPlane implements AutoCloseable {
                 pools.add(created);
                 return created;
             });
-            // Every worker transmits on its own queue of every port, so no TX queue is ever shared.
-            Dpdk.startPort(id, port.rxQueues(), dp.workers().size(), dp.descriptors(), pool);
+            Dpdk.startPort(id, port.rxQueues(), Math.max(1, txQueues.getOrDefault(port.name(), 0)),
+                dp.descriptors(), pool);
             Shim.portPromiscuous(id, true);
         }
 
@@ -95,8 +105,8 @@ public final class DataPlane implements AutoCloseable {
             final OneToOneConcurrentArrayQueue<SaltSnapshot> queue = ControlAgent.newQueue();
             queues.add(queue);
             engines.add(engine);
-            workers.add(new PortWorker(w.name(), portIds.get(w.port()), w.queue(), portIds.get(w.backendPort()), i,
-                engine, System::currentTimeMillis, arena).salts(queue).counters(stats).pinTo(w.core()));
+            workers.add(new PortWorker(w.name(), portIds.get(w.port()), w.queue(), clientTx[i],
+                portIds.get(w.backendPort()), backendTx[i], engine, System::currentTimeMillis, arena).salts(queue).counters(stats).pinTo(w.core()));
         }
         control = new ControlAgent(schedule, System::currentTimeMillis, queues);
         for (final PortWorker worker : workers) {

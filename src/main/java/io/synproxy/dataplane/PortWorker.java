@@ -28,6 +28,7 @@ public final class PortWorker implements Agent {
     private final String name;
     private final int port;
     private final int queue;
+    private final int txQueue;
     private final int backendPort;
     private final int backendQueue;
     private final PacketEngine engine;
@@ -44,12 +45,18 @@ public final class PortWorker implements Agent {
     private long bursts;
     private long lastPublishNanos;
 
-    public PortWorker(final String name, final int port, final int queue, final int backendPort,
+    /**
+     * @param queue        the RX queue this worker polls
+     * @param txQueue      its own TX queue on {@code port}, for SYN-ACKs
+     * @param backendQueue its own TX queue on {@code backendPort}, for encapsulated packets
+     */
+    public PortWorker(final String name, final int port, final int queue, final int txQueue, final int backendPort,
                       final int backendQueue, final PacketEngine engine, final LongSupplier clockMillis,
                       final Arena arena) {
         this.name = name;
         this.port = port;
         this.queue = queue;
+        this.txQueue = txQueue;
         this.backendPort = backendPort;
         this.backendQueue = backendQueue;
         this.engine = engine;
@@ -123,7 +130,7 @@ public final class PortWorker implements Agent {
             }
         }
         if (clients > 0) {
-            transmit(port, queue, toClient, clients);
+            transmit(port, txQueue, toClient, clients);
         }
         if (backends > 0) {
             transmit(backendPort, backendQueue, toBackend, backends);

@@ -71,6 +71,56 @@ class DataPlaneTest {
         assertEquals(16, frames, "14 SYN-ACKs and 2 encapsulated packets left the port");
     }
 
+    @Test
+    void twoWorkersOnTwoPortsRunOnTheirOwnCores() throws Exception {
+        TestEal.init();
+        final java.util.BitSet online = Dataplane();
+        org.junit.jupiter.api.Assumptions.assumeTrue(online.cardinality() >= 2, "needs two cores");
+        final int coreA = online.nextSetBit(0);
+        final int coreB = online.nextSetBit(coreA + 1);
+        final Path input = DpdkPcapTest.ALL_INPUTS.toAbsolutePath();
+        final ProxyConfig config = TestSupport.config(dir, TestSupport.BASE_CONFIG + """
+
+            [dataplane]
+            stats_file = "%s"
+
+            [[port]]
+            name = "a"
+            device = "net_pcap_dp2a,rx_pcap=%s,tx_pcap=%s,tx_pcap=%s"
+
+            [[port]]
+            name = "b"
+            device = "net_pcap_dp2b,rx_pcap=%s,tx_pcap=%s"
+
+            [[worker]]
+            port = "a"
+            core = %d
+
+            [[worker]]
+            port = "b"
+            core = %d
+            backend_port = "a"
+            """.formatted(dir.resolve("stats"), input, dir.resolve("a.pcap"), dir.resolve("a1.pcap"), input,
+            dir.resolve("b.pcap"), coreA, coreB));
+        try (DataPlane plane = DataPlane.start(config, TestSupport.keys(config))) {
+            final long deadline = System.nanoTime() + 20_000_000_000L;
+            while (plane.total(EngineCounters.FRAMES_RECEIVED) < 62 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(62, plane.total(EngineCounters.FRAMES_RECEIVED));
+            assertEquals(String.valueOf(coreA), affinityOfThread("worker-0"));
+            assertEquals(String.valueOf(coreB), affinityOfThread("worker-1"));
+        }
+        final Map<String, Long> counters = read(dir.resolve("stats"));
+        assertEquals(31L, counters.get("worker-0 rx-frames"));
+        assertEquals(31L, counters.get("worker-1 rx-frames"));
+        // Worker 1 sends its SYN-ACKs out of port b and its encapsulated packets out of port a, on a TX queue of its
+        // own there (net_pcap: one file per TX queue).
+        assertEquals(14 + 2, Tshark.fields(dir.resolve("a.pcap"), "frame.number").size());
+        assertEquals(2, Tshark.fields(dir.resolve("a1.pcap"), "udp.dstport").size());
+        assertEquals(14, Tshark.fields(dir.resolve("b.pcap"), "frame.number").size());
+    }
+
     private static java.util.BitSet Dataplane() {
         return io.synproxy.config.Dataplane.onlineCores();
     }

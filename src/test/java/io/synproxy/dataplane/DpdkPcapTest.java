@@ -53,7 +53,7 @@ class DpdkPcapTest {
         final PacketEngine engine = TestSupport.engine(config, TestSupport.FIXTURE_MILLIS);
         try (Arena arena = Arena.ofConfined()) {
             Dpdk.startPort(port, 1, 1, 256, pool);
-            final PortWorker worker = new PortWorker("worker-0", port, 0, port, 0, engine,
+            final PortWorker worker = new PortWorker("worker-0", port, 0, 0, port, 0, engine,
                 () -> TestSupport.FIXTURE_MILLIS, arena);
             int idle = 0;
             long frames = 0;
