@@ -31,8 +31,22 @@ final class ReplayCommand implements Callable<Integer> {
             + "repeatable) or now.")
     String clock;
 
+    @Option(names = "--mac", description = "The proxy port's MAC address, to answer broadcast ARP and multicast "
+        + "neighbour solicitations (without it only requests sent to the proxy's MAC are answered).")
+    String mac;
+
     @Override
     public Integer call() {
+        long localMac = -1;
+        if (mac != null) {
+            try {
+                localMac = io.synproxy.packet.EthernetHeader.parse(mac);
+            } catch (final IllegalArgumentException e) {
+                System.err.println("synproxy replay: --mac '" + mac + "' is not allowed; allowed: a MAC address such "
+                    + "as 02:00:00:00:00:02");
+                return 2;
+            }
+        }
         final CaptureReplay.Clock mode;
         switch (clock) {
             case "capture" -> mode = CaptureReplay.Clock.CAPTURE;
@@ -48,6 +62,7 @@ final class ReplayCommand implements Callable<Integer> {
             final SaltSchedule schedule = keys.saltSchedule(loaded);
             final PacketEngine engine = new PacketEngine(loaded, keys,
                 schedule.snapshotAt(System.currentTimeMillis()), BackendTable.of(loaded));
+            engine.setMacs(localMac, -1);
             final CaptureReplay.Result result = new CaptureReplay(engine, schedule, mode, System::currentTimeMillis)
                 .run(in, out);
             System.out.printf("frames %d: to clients %d, to backends %d, dropped %d%n", result.frames(),

@@ -102,6 +102,7 @@ public final class DataPlane implements AutoCloseable {
         for (int i = 0; i < dp.workers().size(); i++) {
             final Dataplane.Worker w = dp.workers().get(i);
             final PacketEngine engine = new PacketEngine(config, keys, initial, backends);
+            engine.setMacs(Dpdk.mac(portIds.get(w.port())), Dpdk.mac(portIds.get(w.backendPort())));
             final OneToOneConcurrentArrayQueue<SaltSnapshot> queue = ControlAgent.newQueue();
             queues.add(queue);
             engines.add(engine);

@@ -104,6 +104,19 @@ public final class Dpdk {
         check(Shim.portClose(port), "close port " + port);
     }
 
+    /** The port's MAC address, as the low 48 bits of a long. */
+    public static long mac(final int port) {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment out = arena.allocate(6);
+            check(Shim.portMac(port, out), "read the MAC address of port " + port);
+            long mac = 0;
+            for (int i = 0; i < 6; i++) {
+                mac = (mac << 8) | (out.get(ValueLayout.JAVA_BYTE, i) & 0xff);
+            }
+            return mac;
+        }
+    }
+
     /** The port's counters, {@link Shim#STATS_COUNT} of them. */
     public static long[] stats(final int port) {
         try (Arena arena = Arena.ofConfined()) {

@@ -21,7 +21,10 @@ public enum DropReason {
     SYN_RST("SYN with RST"),
     NO_ACK("segment with none of SYN, ACK, RST (invalid in every TCP state)"),
     NO_ROOM("buffer too small to grow the frame (tailroom) or prepend the encapsulation (headroom)"),
-    NO_BACKEND("no backend configured");
+    NO_BACKEND("no backend configured"),
+    ARP_IGNORED("ARP other than a request for one of our addresses"),
+    ND_IGNORED("ICMPv6 other than a valid neighbour solicitation for one of our addresses"),
+    NO_LOCAL_MAC("a broadcast or multicast neighbour request, and the port's MAC is not known");
 
     private final String description;
 

@@ -19,9 +19,11 @@ public final class EngineCounters {
     public static final int OTHER_FORWARDED = 4;
     public static final int ENCAPSULATED = 5;
     public static final int DROPPED = 6;
-    private static final int DROP_BASE = 7;
+    /** ARP replies and neighbour advertisements for our addresses. */
+    public static final int NEIGHBOUR_REPLIES = 7;
+    private static final int DROP_BASE = 8;
     private static final String[] NAMES = {"rx-frames", "syn-ack-sent", "ack-valid", "ack-not-validated",
-        "other-forwarded", "encapsulated", "dropped"};
+        "other-forwarded", "encapsulated", "dropped", "neighbour-replies"};
 
     /** Number of counters: the fixed ones, then one per {@link DropReason}. */
     public static final int COUNT = DROP_BASE + DropReason.values().length;

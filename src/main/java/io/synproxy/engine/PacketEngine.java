@@ -14,6 +14,7 @@ import io.synproxy.cookie.SynCookie;
 import io.synproxy.packet.Checksum;
 import io.synproxy.packet.EncapHeader;
 import io.synproxy.packet.EthernetHeader;
+import io.synproxy.packet.Icmpv6Header;
 import io.synproxy.packet.Ipv4Header;
 import io.synproxy.packet.Ipv6Header;
 import io.synproxy.packet.TcpHeader;
@@ -66,12 +67,25 @@ public final class PacketEngine {
     private final EngineCounters counters = new EngineCounters();
     private final TcpOptions options = new TcpOptions();
 
+    private final NeighbourResponder neighbours;
     private SaltSnapshot salts;
     private BackendTable backends;
+    /** The receiving port's MAC (ARP and ND replies), or -1: unknown, answer only requests sent to us directly. */
+    private long localMac = -1;
+    /** The backend-facing port's MAC (outer source), or -1: the receiving port's, as the frame addressed it. */
+    private long backendMac = -1;
 
     public PacketEngine(final ProxyConfig config, final ProxyKeys keys, final SaltSnapshot salts,
                         final BackendTable backends) {
-        this.vips = new VipTable(config.vips());
+        final java.util.List<io.synproxy.config.IpAddress> own = new java.util.ArrayList<>();
+        if (config.encap().sourceV4() != null) {
+            own.add(config.encap().sourceV4());
+        }
+        if (config.encap().sourceV6() != null) {
+            own.add(config.encap().sourceV6());
+        }
+        this.vips = new VipTable(config.vips(), own);
+        this.neighbours = new NeighbourResponder(vips);
         this.mssTableV4 = config.cookie().mssV4().clone();
         this.mssTableV6 = config.cookie().mssV6().clone();
         this.advertisedMssV4 = config.advertisedMss(false);
@@ -95,6 +109,12 @@ public final class PacketEngine {
 
     public void applyBackends(final BackendTable table) {
         this.backends = table;
+    }
+
+    /** The MACs this engine sends from: the receiving port's (replies) and the backend-facing port's (-1: unknown). */
+    public void setMacs(final long receivingPort, final long backendPort) {
+        this.localMac = receivingPort;
+        this.backendMac = backendPort;
     }
 
     public SaltSnapshot salts() {
@@ -132,9 +152,7 @@ public final class PacketEngine {
         if (length < EthernetHeader.LENGTH) {
             return DropReason.TRUNCATED.ordinal();
         }
-        if (EthernetHeader.isGroup(EthernetHeader.destination(mem, frame))) {
-            return DropReason.NOT_UNICAST.ordinal();
-        }
+        final boolean group = EthernetHeader.isGroup(EthernetHeader.destination(mem, frame));
         int etherType = EthernetHeader.etherType(mem, frame);
         int l2 = EthernetHeader.LENGTH;
         if (etherType == EthernetHeader.ETHER_TYPE_VLAN) {
@@ -146,12 +164,29 @@ public final class PacketEngine {
         }
         final long ip = frame + l2;
         if (etherType == EthernetHeader.ETHER_TYPE_IPV4) {
-            return processV4(mem, descriptors, index, frame, length, l2, ip, rxFlags, nowMillis);
+            // TCP is only ever for us when sent to our MAC (Linux drops PACKET_BROADCAST and _MULTICAST TCP too).
+            return group ? DropReason.NOT_UNICAST.ordinal()
+                : processV4(mem, descriptors, index, frame, length, l2, ip, rxFlags, nowMillis);
         }
         if (etherType == EthernetHeader.ETHER_TYPE_IPV6) {
-            return processV6(mem, descriptors, index, frame, length, l2, ip, rxFlags, nowMillis);
+            return processV6(mem, descriptors, index, frame, length, l2, ip, rxFlags, nowMillis, group);
         }
-        return DropReason.NOT_IP.ordinal();
+        if (etherType == EthernetHeader.ETHER_TYPE_ARP) {
+            return neighbourReply(descriptors, index, frame, neighbours.arp(mem, frame, length, l2,
+                FrameDescriptors.tailroom(descriptors, index), localMac));
+        }
+        return group ? DropReason.NOT_UNICAST.ordinal() : DropReason.NOT_IP.ordinal();
+    }
+
+    /** Sends a neighbour reply back, or returns the responder's drop reason. */
+    private int neighbourReply(final MemorySegment descriptors, final int index, final long frame,
+                               final int result) {
+        if (result < 0) {
+            return -result;
+        }
+        counters.increment(EngineCounters.NEIGHBOUR_REPLIES);
+        FrameDescriptors.setResult(descriptors, index, frame, result, Verdict.TX_CLIENT);
+        return DropReason.NONE.ordinal();
     }
 
     private int processV4(final MemorySegment mem, final MemorySegment descriptors, final int index,
@@ -246,7 +281,7 @@ public final class PacketEngine {
 
     private int processV6(final MemorySegment mem, final MemorySegment descriptors, final int index,
                           final long frame, final int length, final int l2, final long ip, final int rxFlags,
-                          final long nowMillis) {
+                          final long nowMillis, final boolean group) {
         if (length < l2 + Ipv6Header.LENGTH) {
             return DropReason.TRUNCATED.ordinal();
         }
@@ -272,6 +307,13 @@ public final class PacketEngine {
         }
         if (next == Ipv6Header.NEXT_FRAGMENT) {
             return DropReason.FRAGMENT.ordinal();
+        }
+        if (next == Icmpv6Header.NEXT_HEADER_ICMPV6) {
+            return neighbourReply(descriptors, index, frame, neighbours.neighbourSolicitation(mem, frame, length, ip,
+                tcp, (int) (end - tcp), FrameDescriptors.tailroom(descriptors, index), localMac));
+        }
+        if (group) {
+            return DropReason.NOT_UNICAST.ordinal();
         }
         if (next != Ipv6Header.NEXT_TCP) {
             return DropReason.NOT_TCP.ordinal();
@@ -452,8 +494,8 @@ public final class PacketEngine {
         if (start < frame - FrameDescriptors.headroom(descriptors, index)) {
             return DropReason.NO_ROOM.ordinal();
         }
-        // The frame was addressed to us: its destination MAC is the one we send from.
-        final long localMac = EthernetHeader.destination(mem, frame);
+        // Without a configured MAC, the one the frame was addressed to is ours.
+        final long sourceMac = backendMac >= 0 ? backendMac : EthernetHeader.destination(mem, frame);
         final int trafficClass = innerV6 ? Ipv6Header.trafficClass(mem, ip) : Ipv4Header.tos(mem, ip);
         final int firstWord = EncapHeader.firstWord(innerV6 ? EncapHeader.PROTOCOL_IPV6 : EncapHeader.PROTOCOL_IPV4,
             handshake ? EncapHeader.FLAG_HANDSHAKE | Math.max(windowScale, 0) : 0);
@@ -469,13 +511,13 @@ public final class PacketEngine {
         final long outerIp = start + EthernetHeader.LENGTH;
         final long udp;
         if (outerV6) {
-            EthernetHeader.write(mem, start, table.nextHopMac(backend), localMac, EthernetHeader.ETHER_TYPE_IPV6);
+            EthernetHeader.write(mem, start, table.nextHopMac(backend), sourceMac, EthernetHeader.ETHER_TYPE_IPV6);
             Ipv6Header.write(mem, outerIp, trafficClass, (int) flowHash, udpLength, Ipv6Header.NEXT_UDP,
                 Ipv6Header.DEFAULT_HOP_LIMIT, table.sourceHigh(), table.sourceLow(), table.addressHigh(backend),
                 table.addressLow(backend));
             udp = outerIp + Ipv6Header.LENGTH;
         } else {
-            EthernetHeader.write(mem, start, table.nextHopMac(backend), localMac, EthernetHeader.ETHER_TYPE_IPV4);
+            EthernetHeader.write(mem, start, table.nextHopMac(backend), sourceMac, EthernetHeader.ETHER_TYPE_IPV4);
             Ipv4Header.write(mem, outerIp, trafficClass, Ipv4Header.MIN_LENGTH + udpLength, Ipv4Header.DEFAULT_TTL,
                 Ipv4Header.PROTOCOL_UDP, table.sourceV4(), table.addressV4(backend));
             udp = outerIp + Ipv4Header.MIN_LENGTH;

@@ -14,8 +14,11 @@ final class VipTable {
     private final long[] v6Low;
     private final int[] v6Port;
     private final int v6Shift;
+    /** VIP and own addresses, for ARP and neighbour discovery: few, scanned linearly, off the TCP path. */
+    private final int[] ownV4;
+    private final long[] ownV6;
 
-    VipTable(final List<ProxyConfig.Vip> vips) {
+    VipTable(final List<ProxyConfig.Vip> vips, final List<io.synproxy.config.IpAddress> ownAddresses) {
         int count4 = 0;
         int count6 = 0;
         for (final ProxyConfig.Vip vip : vips) {
@@ -33,6 +36,11 @@ final class VipTable {
         v6Low = new long[size6];
         v6Port = new int[size6];
         v6Shift = 64 - Integer.numberOfTrailingZeros(size6);
+        final java.util.List<io.synproxy.config.IpAddress> all = new java.util.ArrayList<>(ownAddresses);
+        vips.forEach(v -> all.add(v.address()));
+        ownV4 = all.stream().filter(a -> !a.v6()).mapToInt(io.synproxy.config.IpAddress::v4).distinct().toArray();
+        ownV6 = all.stream().filter(io.synproxy.config.IpAddress::v6).distinct()
+            .flatMapToLong(a -> java.util.stream.LongStream.of(a.high(), a.low())).toArray();
         for (final ProxyConfig.Vip vip : vips) {
             for (final int port : vip.ports()) {
                 if (vip.address().v6()) {
@@ -84,6 +92,26 @@ final class VipTable {
                 return false;
             }
         }
+    }
+
+    /** True for a VIP address or one of the proxy's own (answered in ARP). */
+    boolean ownsV4(final int address) {
+        for (final int own : ownV4) {
+            if (own == address) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** True for a VIP address or one of the proxy's own (answered in neighbour discovery). */
+    boolean ownsV6(final long high, final long low) {
+        for (int i = 0; i < ownV6.length; i += 2) {
+            if (ownV6[i] == high && ownV6[i + 1] == low) {
+                return true;
+            }
+        }
+        return false;
     }
 
     boolean containsV6(final long high, final long low, final int port) {

@@ -67,7 +67,8 @@ class EngineFuzzTest {
         final EngineCounters c = engine.counters();
         assertEquals(FRAMES, c.get(EngineCounters.FRAMES_RECEIVED));
         assertEquals(verdicts[Verdict.DROP], c.get(EngineCounters.DROPPED));
-        assertEquals(verdicts[Verdict.TX_CLIENT], c.get(EngineCounters.SYN_ACKS_SENT));
+        assertEquals(verdicts[Verdict.TX_CLIENT], c.get(EngineCounters.SYN_ACKS_SENT)
+            + c.get(EngineCounters.NEIGHBOUR_REPLIES));
         assertEquals(verdicts[Verdict.TX_BACKEND], c.get(EngineCounters.ENCAPSULATED));
         long reasons = 0;
         for (final DropReason reason : DropReason.values()) {

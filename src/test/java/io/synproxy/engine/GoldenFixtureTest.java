@@ -67,7 +67,6 @@ class GoldenFixtureTest {
         new Drop("drop_not_vip", DropReason.NOT_VIP),
         new Drop("drop_not_vip_port", DropReason.NOT_VIP),
         new Drop("drop_udp", DropReason.NOT_TCP),
-        new Drop("drop_arp", DropReason.NOT_UNICAST),
         new Drop("drop_bad_ip_checksum", DropReason.BAD_IP_CHECKSUM));
 
     @TempDir
@@ -153,10 +152,13 @@ class GoldenFixtureTest {
         for (final Drop drop : DROPS) {
             inputs.add(first(drop.file()).data());
         }
-        // A unicast ARP reply gets past the MAC check and must be refused for its EtherType.
-        final byte[] arp = first("drop_arp").data().clone();
-        System.arraycopy(new byte[] {2, 0, 0, 0, 0, 2}, 0, arp, 0, 6);
-        inputs.add(arp);
+        // Neither IPv4, IPv6 nor ARP: refused for its EtherType, or first for being broadcast.
+        final byte[] other = first("arp_request_vip").data().clone();
+        other[12] = (byte) 0x88;
+        other[13] = (byte) 0xb5;
+        inputs.add(other.clone());
+        System.arraycopy(new byte[] {2, 0, 0, 0, 0, 2}, 0, other, 0, 6);
+        inputs.add(other);
         final PacketEngine engine = TestSupport.engine(config, TestSupport.FIXTURE_MILLIS);
         try (TestBurst burst = new TestBurst(inputs).run(engine, TestSupport.FIXTURE_MILLIS)) {
             for (int i = 0; i < DROPS.size(); i++) {
@@ -164,9 +166,10 @@ class GoldenFixtureTest {
                 assertEquals(DROPS.get(i).reason(), burst.reason(i), DROPS.get(i).file());
                 assertEquals(inputs.get(i).length, burst.output(i).length, "a dropped frame is left as it was");
             }
-            assertEquals(DropReason.NOT_IP, burst.reason(DROPS.size()));
+            assertEquals(DropReason.NOT_UNICAST, burst.reason(DROPS.size()));
+            assertEquals(DropReason.NOT_IP, burst.reason(DROPS.size() + 1));
         }
-        assertEquals(DROPS.size() + 1, engine.counters().get(EngineCounters.DROPPED));
+        assertEquals(DROPS.size() + 2, engine.counters().get(EngineCounters.DROPPED));
         assertEquals(2, engine.counters().dropped(DropReason.FRAGMENT));
     }
 
