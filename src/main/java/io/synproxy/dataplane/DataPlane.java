@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BusySpinIdleStrategy;
@@ -47,6 +48,11 @@ public final class DataPlane implements AutoCloseable {
     }
 
     public static DataPlane start(final ProxyConfig config, final ProxyKeys keys) {
+        return start(config, keys, System::currentTimeMillis);
+    }
+
+    /** Starts with the given wall clock (milliseconds): salts and timestamps follow it (tests move it). */
+    public static DataPlane start(final ProxyConfig config, final ProxyKeys keys, final LongSupplier clockMillis) {
         final Dataplane dp = config.dataplane();
         if (dp == null) {
             throw new IllegalArgumentException(config.file() + ": [dataplane], [[port]] and [[worker]] are needed to "
@@ -54,7 +60,7 @@ public final class DataPlane implements AutoCloseable {
         }
         final DataPlane plane = new DataPlane();
         try {
-            plane.open(config, keys, dp);
+            plane.open(config, keys, dp, clockMillis);
             return plane;
         } catch (final RuntimeException e) {
             plane.close();
@@ -62,7 +68,8 @@ public final class DataPlane implements AutoCloseable {
         }
     }
 
-    private void open(final ProxyConfig config, final ProxyKeys keys, final Dataplane dp) {
+    private void open(final ProxyConfig config, final ProxyKeys keys, final Dataplane dp,
+                      final LongSupplier clockMillis) {
         Dpdk.initEal(dp.ealArgs());
         final Map<Integer, MemorySegment> poolBySocket = new HashMap<>();
         for (final Dataplane.Port port : dp.ports()) {
@@ -96,7 +103,7 @@ public final class DataPlane implements AutoCloseable {
 
         final SaltSchedule schedule = keys.saltSchedule(config);
         final BackendTable backends = BackendTable.of(config);
-        final SaltSnapshot initial = schedule.snapshotAt(System.currentTimeMillis());
+        final SaltSnapshot initial = schedule.snapshotAt(clockMillis.getAsLong());
         stats = StatsFile.create(dp.statsFile(), dp.workers().size() * (EngineCounters.COUNT + 1));
         final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> queues = new ArrayList<>();
         for (int i = 0; i < dp.workers().size(); i++) {
@@ -107,9 +114,9 @@ public final class DataPlane implements AutoCloseable {
             queues.add(queue);
             engines.add(engine);
             workers.add(new PortWorker(w.name(), portIds.get(w.port()), w.queue(), clientTx[i],
-                portIds.get(w.backendPort()), backendTx[i], engine, System::currentTimeMillis, arena).salts(queue).counters(stats).pinTo(w.core()));
+                portIds.get(w.backendPort()), backendTx[i], engine, clockMillis, arena).salts(queue).counters(stats).pinTo(w.core()));
         }
-        control = new ControlAgent(schedule, System::currentTimeMillis, queues);
+        control = new ControlAgent(schedule, clockMillis, queues);
         for (final PortWorker worker : workers) {
             runners.add(startRunner(new AgentRunner(new BusySpinIdleStrategy(), DataPlane::fail, null, worker)));
         }
