@@ -18,7 +18,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
 import org.agrona.CloseHelper;
+import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.CompositeAgent;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 import org.agrona.concurrent.SleepingMillisIdleStrategy;
@@ -104,7 +106,8 @@ public final class DataPlane implements AutoCloseable {
         final SaltSchedule schedule = keys.saltSchedule(config);
         final BackendTable backends = BackendTable.of(config);
         final SaltSnapshot initial = schedule.snapshotAt(clockMillis.getAsLong());
-        stats = StatsFile.create(dp.statsFile(), dp.workers().size() * (EngineCounters.COUNT + 1));
+        stats = StatsFile.create(dp.statsFile(), dp.workers().size() * (EngineCounters.COUNT + 1)
+            + portIds.size() * PortStatsAgent.countersPerPort());
         final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> queues = new ArrayList<>();
         for (int i = 0; i < dp.workers().size(); i++) {
             final Dataplane.Worker w = dp.workers().get(i);
@@ -120,27 +123,37 @@ public final class DataPlane implements AutoCloseable {
         for (final PortWorker worker : workers) {
             runners.add(startRunner(new AgentRunner(new BusySpinIdleStrategy(), DataPlane::fail, null, worker)));
         }
-        final ControlAgent agent = control;
-        final int controlCore = dp.controlCore();
+        // The control thread also copies the ports' own counters out; both are mostly asleep.
+        final Agent controlThread = new CompositeAgent(new PinnedAgent(control, dp.controlCore()),
+            new PortStatsAgent(portIds, stats));
         runners.add(startRunner(new AgentRunner(new SleepingMillisIdleStrategy(1), DataPlane::fail, null,
-            new org.agrona.concurrent.Agent() {
-                @Override
-                public void onStart() {
-                    if (controlCore >= 0 && Shim.threadPin(controlCore) < 0) {
-                        throw new DpdkException("cannot pin the control thread to core " + controlCore);
-                    }
-                }
+            controlThread)));
+    }
 
-                @Override
-                public int doWork() {
-                    return agent.doWork();
-                }
+    /** Pins its thread to a core (if one is given) when it starts, then does what {@code agent} does. */
+    private record PinnedAgent(Agent agent, int core) implements Agent {
+        @Override
+        public void onStart() {
+            if (core >= 0 && Shim.threadPin(core) < 0) {
+                throw new DpdkException("cannot pin " + agent.roleName() + " to core " + core);
+            }
+            agent.onStart();
+        }
 
-                @Override
-                public String roleName() {
-                    return agent.roleName();
-                }
-            })));
+        @Override
+        public int doWork() throws Exception {
+            return agent.doWork();
+        }
+
+        @Override
+        public void onClose() {
+            agent.onClose();
+        }
+
+        @Override
+        public String roleName() {
+            return agent.roleName();
+        }
     }
 
     private static int portByName(final Dataplane.Port port) {

@@ -17,8 +17,9 @@ import org.agrona.concurrent.status.AtomicCounter;
  * One poll-mode worker: one RX queue of one port, bursts of {@value #BURST}, through the packet engine, SYN-ACKs back
  * out of the receiving port and encapsulated packets out of the backend-facing port (which may be the same).
  *
- * <p>The loop crosses into C three times per burst (RX, TX, free), never per packet; the descriptor arrays are
- * allocated once, off-heap. Frames the port could not take are freed and counted ({@link #txDropped}).
+ * <p>The loop crosses into C a few times per burst (RX, TX, free), never per packet; the descriptor arrays are
+ * allocated once, off-heap. TX is buffered per queue and flushed on a full burst, on a 100 µs deadline, or when the
+ * queue goes idle ({@link TxBuffer}); frames a port could not take are freed and counted ({@link #txDropped}).
  */
 public final class PortWorker implements Agent {
     public static final int BURST = 32;
@@ -34,10 +35,9 @@ public final class PortWorker implements Agent {
     private final PacketEngine engine;
     private final LongSupplier clockMillis;
     private final MemorySegment rx;
-    private final MemorySegment toClient;
-    private final MemorySegment toBackend;
+    private final TxBuffer toClient;
+    private final TxBuffer toBackend;
     private final MemorySegment dropped;
-    private long txDropped;
     private OneToOneConcurrentArrayQueue<SaltSnapshot> salts;
     private AtomicCounter[] published;
     private AtomicCounter txDroppedCounter;
@@ -62,8 +62,8 @@ public final class PortWorker implements Agent {
         this.engine = engine;
         this.clockMillis = clockMillis;
         this.rx = arena.allocate((long) FrameDescriptors.SIZE * BURST, 64);
-        this.toClient = arena.allocate((long) FrameDescriptors.SIZE * BURST, 64);
-        this.toBackend = arena.allocate((long) FrameDescriptors.SIZE * BURST, 64);
+        this.toClient = new TxBuffer(port, txQueue, arena);
+        this.toBackend = new TxBuffer(backendPort, backendQueue, arena);
         this.dropped = arena.allocate((long) FrameDescriptors.SIZE * BURST, 64);
     }
 
@@ -110,44 +110,38 @@ public final class PortWorker implements Agent {
             engine.applySalts(snapshot);
         }
         final int received = Shim.rxBurst(port, queue, rx, BURST);
+        final long now = System.nanoTime();
         if (received == 0) {
-            publishIfDue(false);
+            // Nothing more is coming right now: send what waits instead of letting it age.
+            toClient.flush(now, true);
+            toBackend.flush(now, true);
+            publishIfDue(now, false);
             return 0;
         }
         engine.process(ALL_MEMORY, rx, received, clockMillis.getAsLong());
-        int clients = 0;
-        int backends = 0;
         int drops = 0;
         for (int i = 0; i < received; i++) {
-            final long from = (long) i * FrameDescriptors.SIZE;
             switch (FrameDescriptors.verdict(rx, i)) {
-                case Verdict.TX_CLIENT -> MemorySegment.copy(rx, from, toClient,
-                    (long) clients++ * FrameDescriptors.SIZE, FrameDescriptors.SIZE);
-                case Verdict.TX_BACKEND -> MemorySegment.copy(rx, from, toBackend,
-                    (long) backends++ * FrameDescriptors.SIZE, FrameDescriptors.SIZE);
-                default -> MemorySegment.copy(rx, from, dropped, (long) drops++ * FrameDescriptors.SIZE,
-                    FrameDescriptors.SIZE);
+                case Verdict.TX_CLIENT -> toClient.add(rx, i, now);
+                case Verdict.TX_BACKEND -> toBackend.add(rx, i, now);
+                default -> MemorySegment.copy(rx, (long) i * FrameDescriptors.SIZE, dropped,
+                    (long) drops++ * FrameDescriptors.SIZE, FrameDescriptors.SIZE);
             }
         }
-        if (clients > 0) {
-            transmit(port, txQueue, toClient, clients);
-        }
-        if (backends > 0) {
-            transmit(backendPort, backendQueue, toBackend, backends);
-        }
+        toClient.flush(now, false);
+        toBackend.flush(now, false);
         if (drops > 0) {
             Shim.free(dropped, drops);
         }
-        publishIfDue((++bursts & 1023) == 0);
+        publishIfDue(now, (++bursts & 1023) == 0);
         return received;
     }
 
     /** Copies the counters out every 1024 bursts, or every 100 ms when idle: readers see them live. */
-    private void publishIfDue(final boolean due) {
+    private void publishIfDue(final long now, final boolean due) {
         if (published == null) {
             return;
         }
-        final long now = System.nanoTime();
         if (!due && now - lastPublishNanos < 100_000_000L) {
             return;
         }
@@ -160,28 +154,22 @@ public final class PortWorker implements Agent {
         for (int i = 0; i < published.length; i++) {
             published[i].setRelease(counters.get(i));
         }
-        txDroppedCounter.setRelease(txDropped);
+        txDroppedCounter.setRelease(txDropped());
     }
 
     @Override
     public void onClose() {
+        final long now = System.nanoTime();
+        toClient.flush(now, true);
+        toBackend.flush(now, true);
         if (published != null) {
             publish();
         }
     }
 
-    private void transmit(final int txPort, final int txQueue, final MemorySegment frames, final int count) {
-        final int sent = Shim.txBurst(txPort, txQueue, frames, count);
-        if (sent < count) {
-            // The port's ring is full: these frames are lost either way; free them rather than leak the mbufs.
-            txDropped += count - sent;
-            Shim.free(frames.asSlice((long) sent * FrameDescriptors.SIZE), count - sent);
-        }
-    }
-
-    /** Frames the engine wanted sent that the port's TX ring refused. */
+    /** Frames the engine wanted sent that a port's TX ring refused (freed). */
     public long txDropped() {
-        return txDropped;
+        return toClient.dropped() + toBackend.dropped();
     }
 
     @Override

@@ -62,6 +62,9 @@ class DataPlaneTest {
         assertEquals(1L, counters.get("worker-0 neighbour-replies"), "the ARP request for the VIP, answered");
         assertEquals(2L, counters.get("worker-0 drop-fragment"));
         assertEquals(0L, counters.get("worker-0 tx-dropped"));
+        assertEquals(31L, counters.get("port-edge rx-packets"), "the port's own counters, from DPDK");
+        assertEquals(17L, counters.get("port-edge tx-packets"));
+        assertEquals(0L, counters.get("port-edge rx-mbuf-alloc-failed"));
         int frames = 0;
         for (final String[] row : Tshark.fields(out, "ip.checksum.status", "tcp.checksum.status", "_ws.malformed")) {
             frames++;

@@ -1,0 +1,61 @@
+package io.synproxy.dataplane;
+
+import io.synproxy.bindings.Shim;
+import io.synproxy.engine.FrameDescriptors;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Frames waiting for one TX queue (as DPDK's rte_eth_tx_buffer does for l2fwd): sent when a full burst is waiting,
+ * when the oldest has waited {@link #DRAIN_NANOS}, or when the worker goes idle. Frames the port refuses are freed and
+ * counted: a full TX ring means the link is saturated, and holding them would only delay newer ones.
+ */
+final class TxBuffer {
+    /** l2fwd's BURST_TX_DRAIN_US: the longest a frame waits for company. */
+    static final long DRAIN_NANOS = 100_000;
+
+    private final int port;
+    private final int queue;
+    private final MemorySegment frames;
+    private final MemorySegment refused;
+    private int count;
+    private long oldestNanos;
+    private long dropped;
+
+    TxBuffer(final int port, final int queue, final Arena arena) {
+        this.port = port;
+        this.queue = queue;
+        // Two bursts of room: a burst is always sent before the buffer holds more than one.
+        this.frames = arena.allocate((long) FrameDescriptors.SIZE * PortWorker.BURST * 2, 64);
+        this.refused = arena.allocate((long) FrameDescriptors.SIZE * PortWorker.BURST * 2, 64);
+    }
+
+    void add(final MemorySegment descriptors, final int index, final long nowNanos) {
+        if (count == 0) {
+            oldestNanos = nowNanos;
+        }
+        MemorySegment.copy(descriptors, (long) index * FrameDescriptors.SIZE, frames,
+            (long) count++ * FrameDescriptors.SIZE, FrameDescriptors.SIZE);
+    }
+
+    /** Sends if a burst is ready, the oldest frame is due, or {@code force}; returns the number sent. */
+    int flush(final long nowNanos, final boolean force) {
+        if (count == 0 || (count < PortWorker.BURST && !force && nowNanos - oldestNanos < DRAIN_NANOS)) {
+            return 0;
+        }
+        final int sent = Shim.txBurst(port, queue, frames, count);
+        if (sent < count) {
+            final int unsent = count - sent;
+            MemorySegment.copy(frames, (long) sent * FrameDescriptors.SIZE, refused, 0,
+                (long) unsent * FrameDescriptors.SIZE);
+            Shim.free(refused, unsent);
+            dropped += unsent;
+        }
+        count = 0;
+        return sent;
+    }
+
+    long dropped() {
+        return dropped;
+    }
+}
