@@ -47,8 +47,9 @@ final class RunCommand implements Callable<Integer> {
         Signal.handle(new Signal("INT"), s -> stop.countDown());
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         try (DataPlane plane = DataPlane.start(loaded, keys)) {
+            Signal.handle(new Signal("HUP"), s -> plane.control().requestReload());
             System.out.println("running: " + plane.workers().size() + " worker(s); counters in "
-                + loaded.dataplane().statsFile() + "; stop with Ctrl-C");
+                + loaded.dataplane().statsFile() + "; reload backends with SIGHUP; stop with Ctrl-C");
             if (duration > 0) {
                 stop.await(duration, TimeUnit.SECONDS);
             } else {

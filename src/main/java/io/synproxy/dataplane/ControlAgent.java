@@ -2,16 +2,20 @@ package io.synproxy.dataplane;
 
 import io.synproxy.cookie.SaltSchedule;
 import io.synproxy.cookie.SaltSnapshot;
+import io.synproxy.engine.BackendTable;
 import java.util.List;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
 /**
- * The control thread: the only writer of salts. It derives the next salt state (a new epoch, or the end of the
+ * The control thread: the only writer of salts and backend tables. It derives the next salt state (a new epoch, or the end of the
  * previous epoch's grace) ahead of time, and at the boundary hands the same immutable {@link SaltSnapshot} to every
  * worker through a queue of its own (Agrona's single-producer single-consumer queue: never lossy; a worker takes it
- * between bursts, so none ever sees half a key). The KDF allocates, which is why it runs here and not on a worker.
+ * between bursts, so none ever sees half a key). Backend tables travel the same way when a reload is requested
+ * ({@link #requestReload}, on SIGHUP): the Maglev table is built here, and every worker swaps the same one in. The KDF
+ * and the table build allocate, which is why they run here and not on a worker.
  */
 public final class ControlAgent implements Agent {
     /** Room for a few snapshots: a worker takes one per burst, far more often than salts change. */
@@ -24,15 +28,66 @@ public final class ControlAgent implements Agent {
     private long nextState = Long.MIN_VALUE;
     private SaltSnapshot next;
     private long publications;
+    private final List<OneToOneConcurrentArrayQueue<BackendTable>> backendQueues;
+    private final Supplier<BackendTable> backendSource;
+    private final BackendTable[] pendingBackends;
+    private volatile boolean reloadRequested;
+    private long reloads;
     /** Per worker: a snapshot its full queue could not take yet (a newer one replaces it). */
     private final SaltSnapshot[] pending;
 
     public ControlAgent(final SaltSchedule schedule, final LongSupplier clockMillis,
                         final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> workers) {
+        this(schedule, clockMillis, workers, List.of(), () -> null);
+    }
+
+    /**
+     * @param backendQueues one per worker, for new backend tables
+     * @param backendSource builds the backend table anew (re-reading the configuration) on a reload request; returns
+     *                      null if the new configuration is invalid (it has said why)
+     */
+    public ControlAgent(final SaltSchedule schedule, final LongSupplier clockMillis,
+                        final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> workers,
+                        final List<OneToOneConcurrentArrayQueue<BackendTable>> backendQueues,
+                        final Supplier<BackendTable> backendSource) {
         this.schedule = schedule;
         this.clockMillis = clockMillis;
         this.workers = workers;
         this.pending = new SaltSnapshot[workers.size()];
+        this.backendQueues = backendQueues;
+        this.backendSource = backendSource;
+        this.pendingBackends = new BackendTable[backendQueues.size()];
+    }
+
+    /** Asks for the backends to be rebuilt from the configuration (any thread; e.g. on SIGHUP). */
+    public void requestReload() {
+        reloadRequested = true;
+    }
+
+    /** Backend tables published so far. */
+    public long reloads() {
+        return reloads;
+    }
+
+    /** Builds the new backend table here, off the workers, and hands it to each (swapped in between bursts). */
+    private int reloadIfRequested() {
+        int work = 0;
+        if (reloadRequested) {
+            reloadRequested = false;
+            final BackendTable table = backendSource.get();
+            if (table != null) {
+                java.util.Arrays.fill(pendingBackends, table);
+                reloads++;
+                work++;
+            }
+        }
+        for (int i = 0; i < pendingBackends.length; i++) {
+            if (pendingBackends[i] != null && backendQueues.get(i).offer(pendingBackends[i])) {
+                pendingBackends[i] = null;
+                work++;
+            }
+        }
+        return work;
     }
 
     /** A queue for one worker; the control agent must be built with all of them. */
@@ -44,7 +99,7 @@ public final class ControlAgent implements Agent {
     public int doWork() {
         final long now = clockMillis.getAsLong();
         final long state = schedule.stateAt(now);
-        int work = offerPending();
+        int work = offerPending() + reloadIfRequested();
         if (state == publishedState) {
             prepareNext(now);
             return work;

@@ -109,17 +109,21 @@ public final class DataPlane implements AutoCloseable {
         stats = StatsFile.create(dp.statsFile(), dp.workers().size() * (EngineCounters.COUNT + 1)
             + portIds.size() * PortStatsAgent.countersPerPort());
         final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> queues = new ArrayList<>();
+        final List<OneToOneConcurrentArrayQueue<BackendTable>> backendQueues = new ArrayList<>();
         for (int i = 0; i < dp.workers().size(); i++) {
             final Dataplane.Worker w = dp.workers().get(i);
             final PacketEngine engine = new PacketEngine(config, keys, initial, backends);
             engine.setMacs(Dpdk.mac(portIds.get(w.port())), Dpdk.mac(portIds.get(w.backendPort())));
             final OneToOneConcurrentArrayQueue<SaltSnapshot> queue = ControlAgent.newQueue();
             queues.add(queue);
+            final OneToOneConcurrentArrayQueue<BackendTable> backendQueue = new OneToOneConcurrentArrayQueue<>(4);
+            backendQueues.add(backendQueue);
             engines.add(engine);
             workers.add(new PortWorker(w.name(), portIds.get(w.port()), w.queue(), clientTx[i],
-                portIds.get(w.backendPort()), backendTx[i], engine, clockMillis, arena).salts(queue).counters(stats).pinTo(w.core()));
+                portIds.get(w.backendPort()), backendTx[i], engine, clockMillis, arena).salts(queue).backends(backendQueue).counters(stats).pinTo(w.core()));
         }
-        control = new ControlAgent(schedule, clockMillis, queues);
+        control = new ControlAgent(schedule, clockMillis, queues, backendQueues,
+            () -> reloadBackends(config.file(), config));
         for (final PortWorker worker : workers) {
             runners.add(startRunner(new AgentRunner(new BusySpinIdleStrategy(), DataPlane::fail, null, worker)));
         }
@@ -154,6 +158,32 @@ public final class DataPlane implements AutoCloseable {
         public String roleName() {
             return agent.roleName();
         }
+    }
+
+    /**
+     * Re-reads the configuration for a new backend set. Only [[backend]] (and encap.next_hop_mac) may change while
+     * running; anything else is reported and needs a restart.
+     */
+    private static BackendTable reloadBackends(final java.nio.file.Path file, final ProxyConfig running) {
+        try {
+            final ProxyConfig fresh = ProxyConfig.load(file);
+            if (!fresh.vips().toString().equals(running.vips().toString())
+                || !fresh.encap().equals(running.encap()) && !sameButNextHop(fresh.encap(), running.encap())) {
+                System.err.println("synproxy: reload: only [[backend]] and encap.next_hop_mac change while running; "
+                    + "restart for the other changes");
+            }
+            final BackendTable table = new BackendTable(fresh.backends(), running.encap(), fresh.maglevTableSize());
+            System.out.println("synproxy: reload: " + table.size() + " backend(s)");
+            return table;
+        } catch (final io.synproxy.config.ConfigException e) {
+            System.err.println("synproxy: reload refused, backends unchanged: " + e.getMessage());
+            return null;
+        }
+    }
+
+    private static boolean sameButNextHop(final ProxyConfig.Encap a, final ProxyConfig.Encap b) {
+        return java.util.Objects.equals(a.sourceV4(), b.sourceV4()) && java.util.Objects.equals(a.sourceV6(),
+            b.sourceV6()) && a.port() == b.port() && a.backendMtu() == b.backendMtu();
     }
 
     private static int portByName(final Dataplane.Port port) {

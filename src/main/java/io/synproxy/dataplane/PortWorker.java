@@ -39,6 +39,7 @@ public final class PortWorker implements Agent {
     private final TxBuffer toBackend;
     private final MemorySegment dropped;
     private OneToOneConcurrentArrayQueue<SaltSnapshot> salts;
+    private OneToOneConcurrentArrayQueue<io.synproxy.engine.BackendTable> backendTables;
     private AtomicCounter[] published;
     private AtomicCounter txDroppedCounter;
     private int core = -1;
@@ -70,6 +71,12 @@ public final class PortWorker implements Agent {
     /** Salt snapshots from the control agent, applied between bursts. */
     public PortWorker salts(final OneToOneConcurrentArrayQueue<SaltSnapshot> queue) {
         this.salts = queue;
+        return this;
+    }
+
+    /** Backend tables from the control agent, applied between bursts. */
+    public PortWorker backends(final OneToOneConcurrentArrayQueue<io.synproxy.engine.BackendTable> queue) {
+        this.backendTables = queue;
         return this;
     }
 
@@ -108,6 +115,10 @@ public final class PortWorker implements Agent {
         final SaltSnapshot snapshot = salts == null ? null : salts.poll();
         if (snapshot != null) {
             engine.applySalts(snapshot);
+        }
+        final io.synproxy.engine.BackendTable table = backendTables == null ? null : backendTables.poll();
+        if (table != null) {
+            engine.applyBackends(table);
         }
         final int received = Shim.rxBurst(port, queue, rx, BURST);
         final long now = System.nanoTime();

@@ -51,6 +51,30 @@ class ControlAgentTest {
         assertEquals(3, control.publications());
     }
 
+    @Test
+    void aReloadHandsEveryWorkerTheSameNewBackendTable() throws Exception {
+        final java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("reload");
+        final io.synproxy.config.ProxyConfig config = io.synproxy.TestSupport.config(dir,
+            io.synproxy.TestSupport.BASE_CONFIG);
+        final SaltSchedule schedule = new SaltSchedule(SECRET, 10, 4);
+        final OneToOneConcurrentArrayQueue<io.synproxy.engine.BackendTable> a = new OneToOneConcurrentArrayQueue<>(4);
+        final OneToOneConcurrentArrayQueue<io.synproxy.engine.BackendTable> b = new OneToOneConcurrentArrayQueue<>(4);
+        final AtomicLong builds = new AtomicLong();
+        final ControlAgent control = new ControlAgent(schedule, () -> 0L, List.of(ControlAgent.newQueue(),
+            ControlAgent.newQueue()), List.of(a, b), () -> {
+                builds.incrementAndGet();
+                return io.synproxy.engine.BackendTable.of(config);
+            });
+        control.doWork();
+        assertNull(a.poll(), "no reload asked, no table");
+        control.requestReload();
+        control.doWork();
+        final io.synproxy.engine.BackendTable first = a.poll();
+        assertTrue(first != null && first == b.poll(), "one table, built once, for every worker");
+        assertEquals(1, builds.get());
+        assertEquals(1, control.reloads());
+    }
+
     /**
      * The control thread publishes as fast as a fake clock can turn epochs while a worker thread takes snapshots:
      * every snapshot the worker sees is whole (its keys are exactly the schedule's for its epoch) and epochs only
