@@ -175,6 +175,11 @@ int synproxy_backend(struct __sk_buff *skb)
     if (!config || !config->enabled)
         return TC_ACT_OK;
 
+    /* Headers may sit in page fragments (veth, af_packet): make the ones we read linear first. Outer Ethernet,
+     * IPv6, UDP and our header, then the inner IP and TCP headers at their longest. */
+    __u32 want = 14 + 40 + 8 + ENCAP_LENGTH + 60 + 60;
+    __u32 len = skb->len;
+    bpf_skb_pull_data(skb, want < len ? want : len);
     void *data = (void *)(long)skb->data;
     void *data_end = (void *)(long)skb->data_end;
     struct ethhdr *eth = data;

@@ -62,7 +62,9 @@ cap_stop() {
 # cap_lines NAME [FILTER]: the capture's frames as text, one a line, -e so the frame length comes first.
 cap_lines() { local name=$1; shift; tcpdump -r "$WORK/$name.pcap" -e -n "$@" 2>/dev/null || true; }
 cap_count() { cap_lines "$@" | wc -l; }
-cap_maxlen() { cap_lines "$@" | sed -n 's/.*, length \([0-9]*\): .*/\1/p' | sort -n | tail -1; }
+# The frame length is the first "length N" of a line (later ones are IP payload lengths).
+cap_maxlen() { cap_lines "$@" | awk 'match($0, /length [0-9]+/) { print substr($0, RSTART + 7, RLENGTH - 7) }' |
+    sort -n | tail -1; }
 
 in_cl() { ip netns exec "$CLIENT_NS" "$@"; }
 in_px() { ip netns exec "$PROXY_NS" "$@"; }
