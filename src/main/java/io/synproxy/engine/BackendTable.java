@@ -11,7 +11,9 @@ import java.util.List;
  * bursts.
  */
 public final class BackendTable {
-    private final int[] maglev;
+    /** Maglev tables over the IPv4 and the IPv6 backends (entries index the arrays below); empty if none. */
+    private final int[] maglevV4;
+    private final int[] maglevV6;
     private final boolean[] v6;
     private final int[] addressV4;
     private final long[] addressHigh;
@@ -40,19 +42,46 @@ public final class BackendTable {
             nextHopMac[i] = backends.get(i).mac();
             names.add(address.text());
         }
-        maglev = Maglev.build(names, maglevTableSize);
+        maglevV4 = familyTable(names, v6, false, maglevTableSize);
+        maglevV6 = familyTable(names, v6, true, maglevTableSize);
         sourceV4 = encap.sourceV4() == null ? 0 : encap.sourceV4().v4();
         sourceHigh = encap.sourceV6() == null ? 0 : encap.sourceV6().high();
         sourceLow = encap.sourceV6() == null ? 0 : encap.sourceV6().low();
+    }
+
+    /** A Maglev table over the backends of one family, mapped back to indexes into all backends. */
+    private static int[] familyTable(final List<String> names, final boolean[] v6, final boolean family,
+                                     final int size) {
+        final List<String> members = new ArrayList<>();
+        final List<Integer> indexes = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            if (v6[i] == family) {
+                members.add(names.get(i));
+                indexes.add(i);
+            }
+        }
+        if (members.isEmpty()) {
+            return new int[0];
+        }
+        final int[] table = Maglev.build(members, size);
+        for (int slot = 0; slot < table.length; slot++) {
+            table[slot] = indexes.get(table[slot]);
+        }
+        return table;
     }
 
     public static BackendTable of(final ProxyConfig config) {
         return new BackendTable(config.backends(), config.encap(), config.maglevTableSize());
     }
 
-    /** The backend index for a flow hash. */
-    public int lookup(final long flowHash) {
-        return maglev[Maglev.slot(flowHash, maglev.length)];
+    /**
+     * The backend for a flow: among the backends of the client's family when there are any (the backends'
+     * program decapsulates same-family packets only, for now), else among the others.
+     */
+    public int lookup(final long flowHash, final boolean clientV6) {
+        final int[] table = clientV6 ? (maglevV6.length > 0 ? maglevV6 : maglevV4)
+            : (maglevV4.length > 0 ? maglevV4 : maglevV6);
+        return table[Maglev.slot(flowHash, table.length)];
     }
 
     public int size() {
@@ -95,8 +124,8 @@ public final class BackendTable {
         return names.get(backend);
     }
 
-    /** The Maglev table itself, for tests and tools. */
-    public int[] maglevTable() {
-        return maglev.clone();
+    /** The Maglev table of one family, for tests and tools. */
+    public int[] maglevTable(final boolean v6) {
+        return (v6 ? maglevV6 : maglevV4).clone();
     }
 }

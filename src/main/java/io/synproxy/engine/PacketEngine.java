@@ -487,7 +487,7 @@ public final class PacketEngine {
         if (table.size() == 0) {
             return DropReason.NO_BACKEND.ordinal();
         }
-        final int backend = table.lookup(flowHash);
+        final int backend = table.lookup(flowHash, innerV6);
         final boolean outerV6 = table.isV6(backend);
         final int outerLength = outerV6 ? OUTER_V6 : OUTER_V4;
         final long start = ip - outerLength;

@@ -1,0 +1,53 @@
+#!/usr/bin/python3
+"""Client side of a transfer through the proxy: connects to ADDRESS:PORT, sends SIZE deterministic bytes while
+reading the echo, and checks every byte came back. Prints "ok SIZE" or "FAIL reason"; exit status says the same.
+
+Usage: transfer.py ADDRESS PORT SIZE [TIMEOUT_SECONDS]
+"""
+import hashlib
+import socket
+import sys
+import threading
+
+
+def payload(size):
+    out = bytearray()
+    block = 0
+    while len(out) < size:
+        out += hashlib.sha256(block.to_bytes(8, "big")).digest()
+        block += 1
+    return bytes(out[:size])
+
+
+def main():
+    address, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 20
+    data = payload(size)
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect((address, port))
+        sender = threading.Thread(target=sock.sendall, args=(data,))
+        sender.start()
+        received = bytearray()
+        while len(received) < size:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        sender.join()
+    except OSError as e:
+        print("FAIL %s" % e)
+        return 1
+    finally:
+        sock.close()
+    if bytes(received) != data:
+        print("FAIL received %d bytes, %s" % (len(received), "corrupt" if len(received) == size else "short"))
+        return 1
+    print("ok %d" % size)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
