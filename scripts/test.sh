@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The test command: installs what it needs, then builds and runs every test.
+# The test command: installs what it needs, builds, runs every unit, golden, fuzz and DPDK test (Maven), then the
+# end-to-end test in network namespaces (scripts/e2e/run.sh).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$here/scripts/setup.sh"
 . "$here/scripts/java-home.sh"
 cd "$here"
 mvn -B verify "$@"
+SYNPROXY_NO_BUILD=1 bash scripts/e2e/run.sh

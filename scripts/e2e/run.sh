@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End to end, with real parts only: a real Linux client (curl) in one namespace, synproxy on DPDK (net_af_packet on
+# End to end, with real parts only (the README's main job runs this through scripts/demo.sh): a real Linux client (curl) in one namespace, synproxy on DPDK (net_af_packet on
 # veths) in another, a real backend kernel with synproxy's tc program and an HTTP server in a third, replies going
 # straight back to the client. Prints one line per check and ends with "e2e: N passed, N failed"; exits non-zero on
 # any failure. Everything it creates is removed on exit. Run as root.
@@ -85,6 +85,7 @@ grep -q '^running:' "$work/proxy.log" || { cat "$work/proxy.log" >&2; echo "e2e:
 syncookies_before=$(ip netns exec "$BACKEND_NS" nstat -az TcpExtSyncookiesRecv TcpExtSyncookiesSent 2>/dev/null | awk 'NR>1 {s += $2} END {print s+0}')
 page=$(ip netns exec "$CLIENT_NS" curl -s --max-time 10 "http://$VIP4/" || true)
 check "curl http://$VIP4/ gets the page through the proxy" grep -q "spx-e2e-index-page" <<<"$page"
+sed 's/^/        curl: /' <<<"$page"
 want=$(sha256sum < "$WEBROOT/big.bin" | cut -d' ' -f1)
 got=$( (ip netns exec "$CLIENT_NS" curl -s --max-time 20 "http://$VIP4/big.bin" || true) | sha256sum | cut -d' ' -f1)
 check "1 MiB download intact" [ "$want" = "$got" ]
@@ -118,6 +119,43 @@ ip netns exec "$CLIENT_NS" sysctl -qw net.ipv4.tcp_timestamps=1 net.ipv4.tcp_win
   net.ipv4.tcp_ecn=2
 check "16 option combinations x IPv4/IPv6: 1 MiB each way intact, options as negotiated ($combos_ok/$combos)" \
   [ "$combos_ok" = "$combos" ]
+# A bounded SYN flood and forged-ACK flood (spoofed clients, random ports, sequence and ack numbers) from the client
+# namespace while real clients connect: every real request succeeds, and the backend creates a socket for each real
+# connection and for no forged packet (the forged ACKs reach it unmarked and die at the socket lookup).
+backend_counter() { bash "$here/scripts/backend.sh" status b0 --netns "$BACKEND_NS" | awk -v n="$1" '$1 == n {print $2}'; }
+assigned_before=$(backend_counter handshake-assigned)
+nosocket_before=$(backend_counter no-socket)
+flood_count=3000
+ip netns exec "$CLIENT_NS" /usr/bin/python3 - "$flood_count" "$PROXY_CLIENT_MAC" "$VIP4" <<'PY' &
+import random, sys
+from scapy.all import Ether, IP, TCP, sendp
+count, mac, vip = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+rng = random.Random(7)
+frames = []
+for i in range(count):
+    src = "192.0.2.%d" % rng.randint(2, 250)
+    frames.append(Ether(dst=mac) / IP(src=src, dst=vip) /
+                  TCP(sport=rng.randint(1024, 65535), dport=80, flags="S", seq=rng.getrandbits(32)))
+    frames.append(Ether(dst=mac) / IP(src=src, dst=vip) /
+                  TCP(sport=rng.randint(1024, 65535), dport=80, flags="A", seq=rng.getrandbits(32),
+                      ack=rng.getrandbits(32)))
+sendp(frames, iface="c0", verbose=0)
+PY
+flood_pid=$!
+real_ok=0
+for i in $(seq 1 10); do
+  ip netns exec "$CLIENT_NS" curl -s --max-time 10 "http://$VIP4/" | grep -q spx-e2e-index-page && real_ok=$((real_ok + 1))
+done
+wait "$flood_pid"
+sleep 1
+assigned_delta=$(( $(backend_counter handshake-assigned) - assigned_before ))
+nosocket_delta=$(( $(backend_counter no-socket) - nosocket_before ))
+check "during a flood of $flood_count SYNs and $flood_count forged ACKs, 10 of 10 real requests succeed ($real_ok)" \
+  [ "$real_ok" = 10 ]
+check "sockets created during the flood: one per real connection, none for forged packets ($assigned_delta)" \
+  [ "$assigned_delta" = 10 ]
+check "forged packets died at the backend's socket lookup ($nosocket_delta)" [ "$nosocket_delta" -gt 0 ]
+
 counters=$(bash "$here/scripts/backend.sh" status b0 --netns "$BACKEND_NS")
 assigned=$(awk '$1 == "handshake-assigned" {print $2}' <<<"$counters")
 check "the backend created sockets from validated ACKs ($assigned)" [ "${assigned:-0}" -ge 2 ]
