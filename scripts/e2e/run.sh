@@ -14,12 +14,17 @@ cleanup() {
   set +e
   [ -n "$proxy_pid" ] && kill -TERM "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
   [ -n "${BACKEND_NS:-}" ] && bash "$here/scripts/backend.sh" detach b0 --netns "$BACKEND_NS" >/dev/null 2>&1
+  [ -n "${proxy_b_pid:-}" ] && kill -TERM "$proxy_b_pid" 2>/dev/null && wait "$proxy_b_pid" 2>/dev/null
+  [ -n "${BACKEND_NS:-}" ] && bash "$here/scripts/backend.sh" detach b2 --netns "$BACKEND_NS" >/dev/null 2>&1
   bash "$here/scripts/e2e/topology.sh" down >/dev/null 2>&1
+  ip netns del "spx-p2-$SPX_ID" 2>/dev/null
+  rm -rf "/var/run/dpdk/spx-$SPX_ID-b"
   rm -rf "/var/run/dpdk/spx-$SPX_ID" "$work"
 }
 trap cleanup EXIT
 if [ -n "${E2E_KEEP:-}" ]; then trap - EXIT; fi
 
+holds() { (( $1 )); }
 check() {  # check NAME COMMAND...
   local name=$1; shift
   if "$@"; then passed=$((passed + 1)); echo "  ok    $name"; else failed=$((failed + 1)); echo "  FAIL  $name"; fi
@@ -74,6 +79,7 @@ TOML
 bash "$here/scripts/backend.sh" attach b0 --netns "$BACKEND_NS" --key "$work/backend.key" --proxy 203.0.113.1 \
   --proxy 2001:db8:200::1 >/dev/null
 # An echo server beside the web server: data both ways, and the options the backend negotiated, per connection.
+touch "$work/echo.log"
 ip netns exec "$BACKEND_NS" /usr/bin/python3 "$here/scripts/e2e/echo_server.py" :: 9000 "$work/echo.log" \
   > "$work/echo.out" 2>&1 &
 # The proxy runs inside its namespace, where its two veth ends are.
@@ -156,15 +162,107 @@ check "sockets created during the flood: one per real connection, none for forge
   [ "$assigned_delta" = 10 ]
 check "forged packets died at the backend's socket lookup ($nosocket_delta)" [ "$nosocket_delta" -gt 0 ]
 
+stats=$(synproxy stat -f "$work/stats" --count 1)
+check "the proxy counted SYN-ACKs and validated ACKs" grep -qE "worker-0 ack-valid +[1-9]" <<<"$stats"
+echo "$stats" | grep -E "worker-0 (rx-frames|syn-ack-sent|ack-valid|ack-not-validated|encapsulated|neighbour|dropped)" \
+  | sed 's/^/        proxy A: /'
+
+# Two proxies sharing the secret: a second proxy namespace on its own veths (client c2 <-> q0, q1 <-> b2 backend),
+# and the client's egress steered so that SYNs leave by c0 (proxy A) and everything with ACK set by c2 (proxy B).
+# B validates the cookies A issued: the connection works, A saw only SYNs, B only ACKs.
+PX2=spx-p2-$SPX_ID
+ip netns add "$PX2"
+ip -n "$CLIENT_NS" link add c2 type veth peer name q0 netns "$PX2"
+ip -n "$BACKEND_NS" link add b2 type veth peer name q1 netns "$PX2"
+ip -n "$CLIENT_NS" link set c2 address 02:00:00:00:00:c2 up
+ip -n "$BACKEND_NS" link set b2 address 02:00:00:00:00:b2 up
+for ifc in q0 q1; do
+  ip netns exec "$PX2" sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=1"
+  ip -n "$PX2" link set "$ifc" up promisc on
+  ip netns exec "$PX2" ethtool -K "$ifc" tx off tso off >/dev/null 2>&1 || true
+done
+ip netns exec "$PX2" sysctl -qw net.ipv4.ip_forward=0
+ip netns exec "$BACKEND_NS" sysctl -qw net.ipv4.conf.b2.rp_filter=0
+ip netns exec "$CLIENT_NS" ethtool -K c2 tx off tso off >/dev/null 2>&1 || true
+ip netns exec "$BACKEND_NS" ethtool -K b2 tx off tso off >/dev/null 2>&1 || true
+bash "$here/scripts/backend.sh" attach b2 --netns "$BACKEND_NS" --key "$work/backend.key" --proxy 203.0.113.2 >/dev/null
+sed -e 's/source_v4 = "203.0.113.1"/source_v4 = "203.0.113.2"/' \
+    -e "s/next_hop_mac = \"$BACKEND_MAC\"/next_hop_mac = \"02:00:00:00:00:b2\"/" \
+    -e "s/iface=$PROXY_CLIENT_IF/iface=q0/" -e "s/iface=$PROXY_BACKEND_IF/iface=q1/" \
+    -e "s/spx-$SPX_ID/spx-$SPX_ID-b/" -e "s|$work/stats|$work/stats-b|" "$work/synproxy.toml" > "$work/synproxy-b.toml"
+ip netns exec "$PX2" "$here/scripts/synproxy" run -c "$work/synproxy-b.toml" > "$work/proxy-b.log" 2>&1 &
+proxy_b_pid=$!
+for _ in $(seq 1 100); do grep -q '^running:' "$work/proxy-b.log" && break; sleep 0.2; done
+ip netns exec "$CLIENT_NS" tc qdisc add dev c0 clsact
+# IPv4 without options: TCP flags at byte 33 of the IP packet; 0x10 is ACK.
+ip netns exec "$CLIENT_NS" tc filter add dev c0 egress protocol ip u32 match ip protocol 6 0xff \
+  match u8 0x10 0x10 at 33 action mirred egress redirect dev c2
+proxy_counter() { synproxy stat -f "$1" --count 1 | awk -v n="worker-0 $2" 'index($0, n) == 3 {gsub(",", "", $NF); print $NF}'; }
+a_synacks_before=$(proxy_counter "$work/stats" syn-ack-sent)
+a_valid_before=$(proxy_counter "$work/stats" ack-valid)
+page2=$(ip netns exec "$CLIENT_NS" curl -s --max-time 10 "http://$VIP4/" || true)
+sleep 0.3
+b_valid=$(proxy_counter "$work/stats-b" ack-valid)
+a_synacks=$(( $(proxy_counter "$work/stats" syn-ack-sent) - a_synacks_before ))
+a_valid=$(( $(proxy_counter "$work/stats" ack-valid) - a_valid_before ))
+check "two proxies, one secret: SYN through A, ACK through B, the page arrives" grep -q spx-e2e-index-page <<<"$page2"
+check "A answered the SYN ($a_synacks) and validated nothing ($a_valid); B validated the ACKs (${b_valid:-0})" \
+  holds "a_synacks >= 1 && a_valid == 0 && ${b_valid:-0} >= 1"
+kill -TERM "$proxy_b_pid"; wait "$proxy_b_pid" || true
+rm -rf "/var/run/dpdk/spx-$SPX_ID-b"
+
+# Salt rotation, end to end, with a 2 s salt period and grace: both proxies restarted with it, the ACK-bearing
+# packets still steered to B, and B started only ~1.3 s after the SYN (this kernel has no netem to delay packets):
+# the client's ACK and request are lost and retransmitted until B is up, in the next epoch. The handshake spans the
+# rotation and must still work. The client's first ACK, captured and sent again over two epochs later, must be
+# refused: B counts it as not validated and does not mark it.
+kill -TERM "$proxy_pid"; wait "$proxy_pid" || true
+rm -rf "/var/run/dpdk/spx-$SPX_ID" "/var/run/dpdk/spx-$SPX_ID-b"
+for f in synproxy synproxy-b; do
+  sed -e 's/^secret_file = "secret.key"/secret_file = "secret.key"\nsalt_period_seconds = 2\ngrace_seconds = 2/' \
+    "$work/$f.toml" > "$work/$f-rot.toml"
+done
+ip netns exec "$PROXY_NS" "$here/scripts/synproxy" run -c "$work/synproxy-rot.toml" > "$work/proxy-rot.log" 2>&1 &
+proxy_pid=$!
+for _ in $(seq 1 100); do grep -q '^running:' "$work/proxy-rot.log" && break; sleep 0.2; done
+ip netns exec "$CLIENT_NS" timeout 20 tcpdump -i c2 -c 1 -w "$work/first-ack.pcap" \
+  "tcp[tcpflags] & (tcp-ack|tcp-syn|tcp-rst) == tcp-ack and tcp dst port 80 and len <= 120" >/dev/null 2>&1 &
+dump_pid=$!
+sleep 1
+/usr/bin/python3 -c 'import time; time.sleep((1.2 - time.time() % 2) % 2)'   # 1.2 s into an epoch
+ip netns exec "$CLIENT_NS" curl -s --max-time 15 "http://$VIP4/" > "$work/page3" 2>/dev/null &
+curl_pid=$!
+sleep 0.1
+ip netns exec "$PX2" "$here/scripts/synproxy" run -c "$work/synproxy-b-rot.toml" > "$work/proxy-b-rot.log" 2>&1 &
+proxy_b_pid=$!
+wait "$curl_pid" || true
+wait "$dump_pid" || true
+b_started=$(/usr/bin/python3 -c 'import os, sys, time; print("%.1f" % (os.path.getmtime(sys.argv[1]) % 2))' \
+  "$work/proxy-b-rot.log")
+check "a handshake spanning a salt rotation succeeds (B up at ${b_started} s into the next epoch)" \
+  grep -q spx-e2e-index-page "$work/page3"
+sleep 4.5
+refused_before=$(proxy_counter "$work/stats-b" ack-not-validated)
+valid_before=$(proxy_counter "$work/stats-b" ack-valid)
+ip netns exec "$CLIENT_NS" /usr/bin/python3 -c '
+import sys
+from scapy.all import rdpcap, sendp
+sendp(rdpcap(sys.argv[1]), iface="c2", verbose=0)' "$work/first-ack.pcap"
+sleep 1
+refused=$(( $(proxy_counter "$work/stats-b" ack-not-validated) - ${refused_before:-0} ))
+revalidated=$(( $(proxy_counter "$work/stats-b" ack-valid) - ${valid_before:-0} ))
+check "the same ACK replayed after the grace is refused (not validated: $refused, validated: $revalidated)" \
+  holds "refused == 1 && revalidated == 0 && ${valid_before:-0} >= 1"
+ip netns exec "$CLIENT_NS" tc qdisc del dev c0 clsact
+kill -TERM "$proxy_b_pid"; wait "$proxy_b_pid" || true
+bash "$here/scripts/backend.sh" detach b2 --netns "$BACKEND_NS" >/dev/null 2>&1 || true
+
 counters=$(bash "$here/scripts/backend.sh" status b0 --netns "$BACKEND_NS")
 assigned=$(awk '$1 == "handshake-assigned" {print $2}' <<<"$counters")
 check "the backend created sockets from validated ACKs ($assigned)" [ "${assigned:-0}" -ge 2 ]
 syncookies_after=$(ip netns exec "$BACKEND_NS" nstat -az TcpExtSyncookiesRecv TcpExtSyncookiesSent 2>/dev/null | awk 'NR>1 {s += $2} END {print s+0}')
 check "the backend's kernel never handled a SYN cookie of its own" [ "$syncookies_before" = "$syncookies_after" ]
-stats=$(synproxy stat -f "$work/stats" --count 1)
-check "the proxy counted SYN-ACKs and validated ACKs" grep -qE "worker-0 ack-valid +[1-9]" <<<"$stats"
 
-echo "$counters" | sed 's/^/  backend: /'
-echo "$stats" | grep -E "syn-ack-sent|ack-valid|encapsulated|neighbour" | sed 's/^/  proxy: /'
+grep -vE " 0$|^filter" <<<"$counters" | sed 's/^/        backend b0: /'
 echo "e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
