@@ -26,6 +26,11 @@ final class RunCommand implements Callable<Integer> {
         description = "Stop after this many seconds (0, the default: run until a signal).")
     long duration;
 
+    @Option(names = "--warmup", defaultValue = "0",
+        description = "Seconds after which the measured window starts: burst times, GC and allocation are reported "
+            + "for what follows (the JIT has compiled the loop by then).")
+    long warmup;
+
     @Override
     public Integer call() {
         final ProxyConfig loaded;
@@ -50,16 +55,22 @@ final class RunCommand implements Callable<Integer> {
             Signal.handle(new Signal("HUP"), s -> plane.control().requestReload());
             System.out.println("running: " + plane.workers().size() + " worker(s); counters in "
                 + loaded.dataplane().statsFile() + "; reload backends with SIGHUP; stop with Ctrl-C");
+            final RunReport report = new RunReport(plane);
+            if (warmup > 0 && !stop.await(warmup, TimeUnit.SECONDS)) {
+                report.startWindow();
+            }
             if (duration > 0) {
-                stop.await(duration, TimeUnit.SECONDS);
+                stop.await(Math.max(0, duration - warmup), TimeUnit.SECONDS);
             } else {
                 stop.await();
             }
+            report.endWindow();
             System.out.println("stopping");
             plane.close();
             System.out.printf("stopped: %d frames received, %d SYN-ACKs, %d encapsulated, %d dropped%n",
                 plane.total(EngineCounters.FRAMES_RECEIVED), plane.total(EngineCounters.SYN_ACKS_SENT),
                 plane.total(EngineCounters.ENCAPSULATED), plane.total(EngineCounters.DROPPED));
+            report.print();
             io.synproxy.bindings.Shim.ealCleanup();
             return 0;
         } catch (final DpdkException | IllegalStateException | IllegalArgumentException e) {

@@ -98,8 +98,7 @@ public final class DataPlane implements AutoCloseable {
                 pools.add(created);
                 return created;
             });
-            Dpdk.startPort(id, port.rxQueues(), Math.max(1, txQueues.getOrDefault(port.name(), 0)),
-                dp.descriptors(), pool);
+            Dpdk.startPort(id, port.rxQueues(), txQueues.getOrDefault(port.name(), 0), dp.descriptors(), pool);
             Shim.portPromiscuous(id, true);
         }
 

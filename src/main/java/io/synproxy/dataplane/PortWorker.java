@@ -45,6 +45,10 @@ public final class PortWorker implements Agent {
     private int core = -1;
     private long bursts;
     private long lastPublishNanos;
+    /** Time from a burst's arrival to its last frame handed to TX, per burst: allocation-free recording. */
+    private final org.HdrHistogram.Histogram burstNanos = new org.HdrHistogram.Histogram(1, 60_000_000_000L, 3);
+    private volatile boolean resetRequested;
+    private volatile long threadId = -1;
 
     /**
      * @param queue        the RX queue this worker polls
@@ -98,6 +102,7 @@ public final class PortWorker implements Agent {
 
     @Override
     public void onStart() {
+        threadId = Thread.currentThread().threadId();
         if (core >= 0) {
             // Registered threads use the mempool's per-lcore cache; pinning keeps the queue's data on one core.
             if (Shim.threadRegister() < 0) {
@@ -112,6 +117,10 @@ public final class PortWorker implements Agent {
 
     @Override
     public int doWork() {
+        if (resetRequested) {
+            burstNanos.reset();
+            resetRequested = false;
+        }
         final SaltSnapshot snapshot = salts == null ? null : salts.poll();
         if (snapshot != null) {
             engine.applySalts(snapshot);
@@ -144,6 +153,7 @@ public final class PortWorker implements Agent {
         if (drops > 0) {
             Shim.free(dropped, drops);
         }
+        burstNanos.recordValue(Math.max(1, System.nanoTime() - now));
         publishIfDue(now, (++bursts & 1023) == 0);
         return received;
     }
@@ -176,6 +186,21 @@ public final class PortWorker implements Agent {
         if (published != null) {
             publish();
         }
+    }
+
+    /** Asks the worker to clear its burst-time histogram (after a warm-up); it does so between bursts. */
+    public void resetBurstTimes() {
+        resetRequested = true;
+    }
+
+    /** The burst service times recorded so far; read it only once the worker has stopped. */
+    public org.HdrHistogram.Histogram burstTimes() {
+        return burstNanos;
+    }
+
+    /** The worker thread's id once it runs (for allocation accounting), else -1. */
+    public long threadId() {
+        return threadId;
     }
 
     /** Frames the engine wanted sent that a port's TX ring refused (freed). */

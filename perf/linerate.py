@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""The line-rate harness: per scenario, on the same core and the same virtual devices (net_pcap replaying a capture
+from memory with infinite_rx, transmitting to net_null), in the same run:
+  - dpdk-testpmd in macswap mode: the DPDK I/O ceiling of this machine;
+  - perf/baseline-c: the same SYN -> SYN-ACK cookie work in C (SYN scenarios only);
+  - synproxy `run` on one worker core, with its report: Mpps, burst service time percentiles, GC and allocation.
+Prints a table and writes perf/results/latest.json. Run through perf/linerate.sh (it sets up hugepages and builds).
+"""
+import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SYNPROXY = os.path.join(ROOT, "scripts", "synproxy")
+BASELINE = os.path.join(ROOT, "target", "baseline-c", "baseline")
+SCENARIOS = ["syn-v4", "syn-v6", "ack-valid-v4", "ack-invalid-v4", "data-v4", "mix"]
+EAL = ["--in-memory", "--no-telemetry", "--no-pci"]
+
+
+def tsc_hz():
+    """TSC frequency: what cycles/packet are counted in (this VM has no PMU; the core itself runs faster)."""
+    try:
+        out = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+        m = re.search(r"tsc: Refined TSC clocksource calibration: ([0-9.]+) MHz", out) or \
+            re.search(r"tsc: Detected ([0-9.]+) MHz", out)
+        if m:
+            return float(m.group(1)) * 1e6
+    except OSError:
+        pass
+    with open("/proc/cpuinfo") as f:
+        m = re.search(r"cpu MHz\s*:\s*([0-9.]+)", f.read())
+    return float(m.group(1)) * 1e6
+
+
+def env():
+    e = dict(os.environ)
+    e["SYNPROXY_NO_BUILD"] = "1"
+    return e
+
+
+def write_config(work, capture, workers, seconds):
+    stats = os.path.join(work, "stats")
+    lines = ["[cookie]", 'secret_file = "secret.key"', "salt_period_seconds = 86400", "",
+             "[[vip]]", 'address = "198.51.100.10"', "ports = [80]", "",
+             "[[vip]]", 'address = "2001:db8:100::10"', "ports = [80]", "",
+             "[encap]", 'source_v4 = "203.0.113.1"', 'source_v6 = "2001:db8:200::1"', 'auth_key_file = "backend.key"',
+             'next_hop_mac = "02:00:00:00:00:fe"', "",
+             "[[backend]]", 'address = "203.0.113.11"', "[[backend]]", 'address = "2001:db8:200::11"', "",
+             "[dataplane]", 'eal_args = ["-l", "0", "--in-memory", "--no-telemetry", "--no-pci"]',
+             'stats_file = "%s"' % stats, "control_core = 0", "",
+             "[[port]]", 'name = "rx"',
+             'device = "net_pcap0,%s"' % ",".join(["rx_pcap=%s,infinite_rx=1" % capture] * workers
+                                                   ).replace(",infinite_rx=1,rx_pcap", ",rx_pcap"),
+             "rx_queues = %d" % workers, "",
+             "[[port]]", 'name = "null"', 'device = "net_null0,no-rx=1"', ""]
+    for w in range(workers):
+        lines += ["[[worker]]", 'port = "rx"', "queue = %d" % w, "core = %d" % (1 - w if workers == 2 else 1),
+                  'backend_port = "null"', ""]
+    path = os.path.join(work, "bench.toml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    return path
+
+
+def testpmd(capture, seconds):
+    cmd = ["timeout", "-s", "INT", str(seconds + 2), "dpdk-testpmd", "-l", "0,1"] + EAL + [
+        "--vdev", "net_pcap0,rx_pcap=%s,infinite_rx=1" % capture, "--vdev", "net_null0,no-rx=1", "--",
+        "--forward-mode=macswap", "--nb-cores=1", "--auto-start", "--stats-period=1"]
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    rates = [int(x) for x in re.findall(r"Rx-pps:\s+(\d+)", out) if int(x) > 0]
+    # The first second includes start-up; the port 0 lines carry the forwarded rate.
+    rates = rates[2:] if len(rates) > 4 else rates
+    return statistics.median(rates) / 1e6 if rates else None
+
+
+def baseline(capture, seconds):
+    if not os.path.exists(BASELINE):
+        return None
+    cmd = [BASELINE, "-l", "1"] + EAL + ["--vdev", "net_pcap0,rx_pcap=%s,infinite_rx=1" % capture,
+                                         "--vdev", "net_null0,no-rx=1", "--", "--seconds", str(seconds),
+                                         "--warmup", "1"]
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()
+    for line in reversed(out):
+        if line.startswith("{"):
+            return json.loads(line)["mpps"]
+    return None
+
+
+def synproxy(config, seconds, warmup):
+    out = subprocess.run([SYNPROXY, "run", "-c", config, "--duration", str(seconds + warmup), "--warmup",
+                          str(warmup)], capture_output=True, text=True, env=env()).stdout
+    report = {}
+    for line in out.splitlines():
+        if line.startswith("report:"):
+            for key, value in re.findall(r"(\S+)=(\S+)", line):
+                report[key] = float(value) if re.match(r"^[0-9.]+$", value) else value
+    if "mpps" not in report:
+        sys.stderr.write(out)
+    return report
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    hz = tsc_hz()
+    work = tempfile.mkdtemp(prefix="synproxy-linerate.")
+    for key in ("secret.key", "backend.key"):
+        subprocess.run([SYNPROXY, "keygen", "--out", os.path.join(work, key)], check=True, env=env(),
+                       capture_output=True)
+    results = []
+    for scenario in args.scenarios.split(","):
+        capture = os.path.join(work, scenario + ".pcap")
+        config = write_config(work, capture, args.workers, args.seconds)
+        subprocess.run([SYNPROXY, "gen", "-c", config, "--scenario", scenario, "--count", "1024", "--out",
+                        capture], check=True, env=env(), capture_output=True)
+        runs = []
+        for r in range(args.repeat):
+            ceiling = testpmd(capture, args.seconds)
+            c = baseline(capture, args.seconds) if scenario.startswith("syn") else None
+            ours = synproxy(config, args.seconds, args.warmup)
+            runs.append({"testpmd_macswap_mpps": ceiling, "c_baseline_mpps": c, "synproxy": ours})
+            print("  %s run %d: testpmd %.2f, C %s, synproxy %s Mpps" % (
+                scenario, r + 1, ceiling or 0, "%.2f" % c if c else "-", ours.get("mpps")), file=sys.stderr)
+        results.append({"scenario": scenario, "runs": runs})
+
+    def mmm(values):
+        values = [v for v in values if v is not None]
+        return (min(values), statistics.median(values), max(values)) if values else None
+
+    rows = []
+    for res in results:
+        runs = res["runs"]
+        ours = mmm([r["synproxy"].get("mpps") for r in runs])
+        ceiling = mmm([r["testpmd_macswap_mpps"] for r in runs])
+        c = mmm([r["c_baseline_mpps"] for r in runs])
+        ratio_tp = mmm([r["synproxy"]["mpps"] / r["testpmd_macswap_mpps"] for r in runs
+                        if r["synproxy"].get("mpps") and r["testpmd_macswap_mpps"]])
+        ratio_c = mmm([r["synproxy"]["mpps"] / r["c_baseline_mpps"] for r in runs
+                       if r["synproxy"].get("mpps") and r["c_baseline_mpps"]])
+        last = runs[-1]["synproxy"]
+        row = {"scenario": res["scenario"], "workers": args.workers, "synproxy_mpps": ours,
+               "cycles_per_packet": hz / (ours[1] * 1e6) if ours else None, "testpmd_macswap_mpps": ceiling,
+               "c_baseline_mpps": c, "ratio_to_macswap": ratio_tp, "ratio_to_c": ratio_c,
+               "burst_ns": {k: last.get(k) for k in ("p50", "p99", "p99.9", "max")},
+               "gc_collections": last.get("gc_collections"), "worker_allocated_bytes": last.get("worker_allocated_bytes"),
+               "runs": runs}
+        rows.append(row)
+    fmt = lambda t: "-" if not t else "%.2f / %.2f / %.2f" % t
+    print("| scenario | synproxy Mpps (min/med/max) | cycles/pkt (TSC) | testpmd macswap Mpps | C baseline Mpps "
+          "| vs macswap (med) | vs C (med) | burst p50/p99/p99.9/max ns | GC | worker alloc B |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        b = row["burst_ns"]
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            row["scenario"], fmt(row["synproxy_mpps"]),
+            "%.0f" % row["cycles_per_packet"] if row["cycles_per_packet"] else "-",
+            fmt(row["testpmd_macswap_mpps"]), fmt(row["c_baseline_mpps"]),
+            "%.2f" % row["ratio_to_macswap"][1] if row["ratio_to_macswap"] else "-",
+            "%.2f" % row["ratio_to_c"][1] if row["ratio_to_c"] else "-",
+            "/".join("%d" % (b[k] or 0) for k in ("p50", "p99", "p99.9", "max")),
+            "%d" % (row["gc_collections"] or 0), "%d" % (row["worker_allocated_bytes"] or 0)))
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    with open(os.path.join(HERE, "results", "latest.json"), "w") as f:
+        json.dump({"tsc_hz": hz, "seconds": args.seconds, "warmup": args.warmup, "repeat": args.repeat,
+                   "workers": args.workers, "rows": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
