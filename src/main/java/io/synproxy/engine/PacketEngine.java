@@ -234,17 +234,10 @@ public final class PacketEngine {
         final long addresses = mem.get(LE64, ip + Ipv4Header.SOURCE_OFFSET);
         final int ports = mem.get(LE32, tcp);
         if ((flags & (TcpHeader.SYN | TcpHeader.ACK)) == TcpHeader.SYN) {
-            final int reason = checkSyn(flags, segmentLength, tcpLength);
+            final long pseudo = Checksum.sum64(Long.reverseBytes(addresses)) + Ipv4Header.PROTOCOL_TCP;
+            final int reason = checkSyn(mem, tcp, flags, segmentLength, tcpLength, rxFlags, pseudo);
             if (reason != 0) {
                 return reason;
-            }
-            if (!options.parse(mem, tcp + TcpHeader.MIN_LENGTH, tcpLength - TcpHeader.MIN_LENGTH)) {
-                return DropReason.BAD_TCP_OPTIONS.ordinal();
-            }
-            final long pseudo = Checksum.sum64(Long.reverseBytes(addresses)) + Ipv4Header.PROTOCOL_TCP;
-            if ((rxFlags & FrameDescriptors.RX_L4_CHECKSUM_GOOD) == 0
-                && !Checksum.verifies(pseudo + segmentLength + Checksum.sum(mem, tcp, tcpLength))) {
-                return DropReason.BAD_TCP_CHECKSUM.ordinal();
             }
             final int isn = TcpHeader.sequence(mem, tcp);
             final int bits = synOptionBits(flags, mssTableV4, DEFAULT_MSS_V4);
@@ -341,18 +334,11 @@ public final class PacketEngine {
         final long a3 = Long.reverseBytes(vipLow);
         final int ports = mem.get(LE32, tcp);
         if ((flags & (TcpHeader.SYN | TcpHeader.ACK)) == TcpHeader.SYN) {
-            final int reason = checkSyn(flags, segmentLength, tcpLength);
-            if (reason != 0) {
-                return reason;
-            }
-            if (!options.parse(mem, tcp + TcpHeader.MIN_LENGTH, tcpLength - TcpHeader.MIN_LENGTH)) {
-                return DropReason.BAD_TCP_OPTIONS.ordinal();
-            }
             final long pseudo = Checksum.sum64(clientHigh) + Checksum.sum64(clientLow) + Checksum.sum64(vipHigh)
                 + Checksum.sum64(vipLow) + Ipv6Header.NEXT_TCP;
-            if ((rxFlags & FrameDescriptors.RX_L4_CHECKSUM_GOOD) == 0
-                && !Checksum.verifies(pseudo + segmentLength + Checksum.sum(mem, tcp, tcpLength))) {
-                return DropReason.BAD_TCP_CHECKSUM.ordinal();
+            final int reason = checkSyn(mem, tcp, flags, segmentLength, tcpLength, rxFlags, pseudo);
+            if (reason != 0) {
+                return reason;
             }
             final int isn = TcpHeader.sequence(mem, tcp);
             final int bits = synOptionBits(flags, mssTableV6, DEFAULT_MSS_V6);
@@ -384,8 +370,14 @@ public final class PacketEngine {
         return encapsulate(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow, false);
     }
 
-    /** The checks of a SYN (no ACK) before its options are read; 0 when it may be answered. */
-    private static int checkSyn(final int flags, final int segmentLength, final int tcpLength) {
+    /**
+     * The checks of a SYN (no ACK): flags, no payload, a walkable option list (parsed into {@link #options}) and,
+     * unless the NIC checked it, the TCP checksum. 0 when it may be answered, else a drop reason.
+     *
+     * @param pseudo the pseudo-header's unfolded sum without the length
+     */
+    private int checkSyn(final MemorySegment mem, final long tcp, final int flags, final int segmentLength,
+                         final int tcpLength, final int rxFlags, final long pseudo) {
         if ((flags & TcpHeader.RST) != 0) {
             return DropReason.SYN_RST.ordinal();
         }
@@ -394,6 +386,13 @@ public final class PacketEngine {
         }
         if (segmentLength != tcpLength) {
             return DropReason.SYN_WITH_PAYLOAD.ordinal();
+        }
+        if (!options.parse(mem, tcp + TcpHeader.MIN_LENGTH, tcpLength - TcpHeader.MIN_LENGTH)) {
+            return DropReason.BAD_TCP_OPTIONS.ordinal();
+        }
+        if ((rxFlags & FrameDescriptors.RX_L4_CHECKSUM_GOOD) == 0
+            && !Checksum.verifies(pseudo + segmentLength + Checksum.sum(mem, tcp, tcpLength))) {
+            return DropReason.BAD_TCP_CHECKSUM.ordinal();
         }
         return 0;
     }
