@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The line-rate harness, one command: hugepages, builds (proxy, C baseline), then perf/linerate.py (see there).
-# Arguments go to linerate.py: --scenarios syn-v4,... --seconds 10 --warmup 5 --repeat 3 --workers 1|2
+# Arguments go to linerate.py: --scenarios syn-v4,... --seconds 10 --warmup 10 --repeat 3 --workers 1|2
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$here/scripts/setup.sh"

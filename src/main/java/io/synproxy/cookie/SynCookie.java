@@ -75,8 +75,26 @@ public final class SynCookie {
      */
     public static int issueV4(final SaltSnapshot salts, final long addresses, final int ports, final int clientIsn,
                               final int options) {
-        final int bits = options | (salts.currentParity() << 8);
+        final int bits = withParity(salts, options);
         return macV4(salts.currentK0(), salts.currentK1(), addresses, ports, clientIsn, bits) | bits;
+    }
+
+    /** The option bits with the current epoch's parity: the cookie's low 9 bits. */
+    public static int withParity(final SaltSnapshot salts, final int options) {
+        return options | (salts.currentParity() << 8);
+    }
+
+    /**
+     * The IPv4 MAC message as SipHash's three blocks (for hashing many SYNs at once with {@link SipHashLanes}):
+     * block 0 is the addresses word, block 1 {@link #portsAndIsn}, block 2 {@link #finalBlockV4}.
+     */
+    public static long finalBlockV4(final int bitsWithParity) {
+        return bitsWithParity | (V4_LENGTH << 56);
+    }
+
+    /** The cookie from the IPv4 message's SipHash and its option bits. */
+    public static int cookie(final long hash, final int bitsWithParity) {
+        return ((int) (hash >>> (64 - MAC_BITS)) << MAC_SHIFT) | bitsWithParity;
     }
 
     /**
@@ -135,14 +153,13 @@ public final class SynCookie {
     }
 
     /** The message's ports-and-ISN word: the 4 port bytes as read, then the ISN in network byte order. */
-    private static long portsAndIsn(final int ports, final int clientIsn) {
+    public static long portsAndIsn(final int ports, final int clientIsn) {
         return (ports & 0xffffffffL) | ((long) Integer.reverseBytes(clientIsn) << 32);
     }
 
     private static int macV4(final long k0, final long k1, final long addresses, final int ports, final int isn,
                              final int bits) {
-        final long h = SipHash.hash3(k0, k1, addresses, portsAndIsn(ports, isn), bits | (V4_LENGTH << 56));
-        return (int) (h >>> (64 - MAC_BITS)) << MAC_SHIFT;
+        return cookie(SipHash.hash3(k0, k1, addresses, portsAndIsn(ports, isn), finalBlockV4(bits)), 0);
     }
 
     private static int macV6(final long k0, final long k1, final long a0, final long a1, final long a2, final long a3,

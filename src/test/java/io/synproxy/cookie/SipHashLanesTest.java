@@ -1,0 +1,31 @@
+package io.synproxy.cookie;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class SipHashLanesTest {
+    @Test
+    void everyLaneMatchesTheScalarHash() {
+        final SplittableRandom random = new SplittableRandom(11);
+        for (int count = 1; count <= 64; count++) {
+            final int padded = SipHashLanes.paddedLength(count);
+            final long[] m0 = new long[padded];
+            final long[] m1 = new long[padded];
+            final long[] last = new long[padded];
+            final long[] out = new long[padded];
+            for (int i = 0; i < count; i++) {
+                m0[i] = random.nextLong();
+                m1[i] = random.nextLong();
+                last[i] = SipHash.finalBlock(random.nextInt(512), 18);
+            }
+            final long k0 = random.nextLong();
+            final long k1 = random.nextLong();
+            SipHashLanes.hash3(k0, k1, m0, m1, last, out, count);
+            for (int i = 0; i < count; i++) {
+                assertEquals(SipHash.hash3(k0, k1, m0[i], m1[i], last[i]), out[i], "lane " + i + " of " + count);
+            }
+        }
+    }
+}
