@@ -211,15 +211,15 @@ check "A answered the SYN ($a_synacks) and validated nothing ($a_valid); B valid
 kill -TERM "$proxy_b_pid"; wait "$proxy_b_pid" || true
 rm -rf "/var/run/dpdk/spx-$SPX_ID-b"
 
-# Salt rotation, end to end, with a 2 s salt period and grace: both proxies restarted with it, the ACK-bearing
-# packets still steered to B, and B started only ~1.3 s after the SYN (this kernel has no netem to delay packets):
-# the client's ACK and request are lost and retransmitted until B is up, in the next epoch. The handshake spans the
-# rotation and must still work. The client's first ACK, captured and sent again over two epochs later, must be
-# refused: B counts it as not validated and does not mark it.
+# Salt rotation, end to end, with a 4 s salt period and grace: both proxies restarted with it, the ACK-bearing
+# packets still steered to B, and B started only once the epoch of the SYN is over (this kernel has no netem to
+# delay packets): the client's ACK and request are lost and retransmitted until B is up, in the next epoch. The
+# handshake spans the rotation and must still work. The client's first ACK, captured and sent again two epochs later,
+# must be refused: B counts it as not validated and does not mark it.
 kill -TERM "$proxy_pid"; wait "$proxy_pid" || true
 rm -rf "/var/run/dpdk/spx-$SPX_ID" "/var/run/dpdk/spx-$SPX_ID-b"
 for f in synproxy synproxy-b; do
-  sed -e 's/^secret_file = "secret.key"/secret_file = "secret.key"\nsalt_period_seconds = 2\ngrace_seconds = 2/' \
+  sed -e 's/^secret_file = "secret.key"/secret_file = "secret.key"\nsalt_period_seconds = 4\ngrace_seconds = 4/' \
     "$work/$f.toml" > "$work/$f-rot.toml"
 done
 ip netns exec "$PROXY_NS" "$here/scripts/synproxy" run -c "$work/synproxy-rot.toml" > "$work/proxy-rot.log" 2>&1 &
@@ -229,19 +229,19 @@ ip netns exec "$CLIENT_NS" timeout 20 tcpdump -i c2 -c 1 -w "$work/first-ack.pca
   "tcp[tcpflags] & (tcp-ack|tcp-syn|tcp-rst) == tcp-ack and tcp dst port 80 and len <= 120" >/dev/null 2>&1 &
 dump_pid=$!
 sleep 1
-/usr/bin/python3 -c 'import time; time.sleep((1.2 - time.time() % 2) % 2)'   # 1.2 s into an epoch
-ip netns exec "$CLIENT_NS" curl -s --max-time 15 "http://$VIP4/" > "$work/page3" 2>/dev/null &
+/usr/bin/python3 -c 'import time; time.sleep((3.5 - time.time() % 4) % 4)'   # 3.5 s into a 4 s epoch
+ip netns exec "$CLIENT_NS" curl -s --max-time 20 "http://$VIP4/" > "$work/page3" 2>/dev/null &
 curl_pid=$!
-sleep 0.1
+/usr/bin/python3 -c 'import time; time.sleep((0.1 - time.time() % 4) % 4)'   # past the boundary
 ip netns exec "$PX2" "$here/scripts/synproxy" run -c "$work/synproxy-b-rot.toml" > "$work/proxy-b-rot.log" 2>&1 &
 proxy_b_pid=$!
 wait "$curl_pid" || true
 wait "$dump_pid" || true
-b_started=$(/usr/bin/python3 -c 'import os, sys, time; print("%.1f" % (os.path.getmtime(sys.argv[1]) % 2))' \
+b_started=$(/usr/bin/python3 -c 'import os, sys, time; print("%.1f" % (os.path.getmtime(sys.argv[1]) % 4))' \
   "$work/proxy-b-rot.log")
 check "a handshake spanning a salt rotation succeeds (B up at ${b_started} s into the next epoch)" \
   grep -q spx-e2e-index-page "$work/page3"
-sleep 4.5
+sleep 8.5
 refused_before=$(proxy_counter "$work/stats-b" ack-not-validated)
 valid_before=$(proxy_counter "$work/stats-b" ack-valid)
 ip netns exec "$CLIENT_NS" /usr/bin/python3 -c '
