@@ -27,7 +27,7 @@ public final class ControlAgent implements Agent {
     private long publishedState = Long.MIN_VALUE;
     private long nextState = Long.MIN_VALUE;
     private SaltSnapshot next;
-    private long publications;
+    private volatile long publications;
     private final List<OneToOneConcurrentArrayQueue<BackendTable>> backendQueues;
     private final Supplier<BackendTable> backendSource;
     private final BackendTable[] pendingBackends;

@@ -52,6 +52,9 @@ class DataPlaneTest {
             }
             assertEquals(31, plane.total(EngineCounters.FRAMES_RECEIVED));
             assertEquals(String.valueOf(core), affinityOfThread("worker-0"), "the worker runs on its core only");
+            while (plane.control().publications() < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
             assertTrue(plane.control().publications() >= 1, "the control thread published the salts");
         }
         final Map<String, Long> counters = read(statsFile);
