@@ -17,7 +17,7 @@ enum sp_counter {
     SP_MALFORMED,          /* our port, but not a well-formed encapsulated TCP packet */
     SP_UNKNOWN_PROXY,      /* our port, from an address not in the proxy list */
     SP_BAD_AUTH,           /* authenticator does not verify */
-    SP_MIXED_FAMILY,       /* inner and outer IP versions differ (not supported yet) */
+    SP_MIXED_FAMILY,       /* inner and outer IP versions differ and the protocol change failed */
     SP_DECAP_FAILED,
     SP_HANDSHAKE_ASSIGNED, /* request socket created from a validated ACK */
     SP_HANDSHAKE_EXISTING, /* validated ACK for a connection that already has a socket: passed */

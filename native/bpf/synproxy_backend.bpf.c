@@ -234,10 +234,6 @@ int synproxy_backend(struct __sk_buff *skb)
         sp_count(SP_MALFORMED);
         return TC_ACT_SHOT;
     }
-    if (inner_v6 != outer_v6) {
-        sp_count(SP_MIXED_FAMILY);
-        return TC_ACT_SHOT;
-    }
     __u16 flags = ((__u16)encap[2] << 8) | encap[3];
 
     /* The authenticator: SipHash-2-4 over header word, ack, inner addresses, ports and seq (EncapHeader). */
@@ -308,10 +304,27 @@ int synproxy_backend(struct __sk_buff *skb)
         tuple_size = sizeof(tuple.ipv4);
     }
 
-    /* Strip the outer IP, UDP and our header: the client's packet follows the Ethernet header directly. */
-    if (bpf_skb_adjust_room(skb, -(__s32)outer_length, BPF_ADJ_ROOM_MAC, 0) < 0) {
+    /* Strip the outer IP, UDP and our header: the client's packet follows the Ethernet header directly. When the
+     * families differ, the skb's protocol changes first (which also moves the room by the 20 bytes the two IP
+     * headers differ by), and the EtherType after. */
+    __s32 strip = outer_length;
+    if (inner_v6 != outer_v6) {
+        if (bpf_skb_change_proto(skb, bpf_htons(inner_v6 ? ETH_P_IPV6 : ETH_P_IP), 0) < 0) {
+            sp_count(SP_MIXED_FAMILY);
+            return TC_ACT_SHOT;
+        }
+        strip += inner_v6 ? 20 : -20;
+    }
+    if (bpf_skb_adjust_room(skb, -strip, BPF_ADJ_ROOM_MAC, 0) < 0) {
         sp_count(SP_DECAP_FAILED);
         return TC_ACT_SHOT;
+    }
+    if (inner_v6 != outer_v6) {
+        __be16 proto = bpf_htons(inner_v6 ? ETH_P_IPV6 : ETH_P_IP);
+        if (bpf_skb_store_bytes(skb, 12, &proto, sizeof(proto), 0) < 0) {
+            sp_count(SP_DECAP_FAILED);
+            return TC_ACT_SHOT;
+        }
     }
     if (handshake_ack)
         return handshake(skb, config, &tuple, tuple_size, inner_v6, ack, tcp_offset + 20, options_length, flags);

@@ -257,6 +257,22 @@ ip netns exec "$CLIENT_NS" tc qdisc del dev c0 clsact
 kill -TERM "$proxy_b_pid"; wait "$proxy_b_pid" || true
 bash "$here/scripts/backend.sh" detach b2 --netns "$BACKEND_NS" >/dev/null 2>&1 || true
 
+# Mixed families: with IPv4 backends only, an IPv6 client's packets travel in outer IPv4 and the backend's program
+# changes the packet's protocol as it decapsulates.
+kill -TERM "$proxy_pid"; wait "$proxy_pid" || true
+rm -rf "/var/run/dpdk/spx-$SPX_ID"
+/usr/bin/python3 - "$work/synproxy.toml" "$work/synproxy-v4only.toml" "$BACKEND6" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+open(sys.argv[2], "w").write(text.replace('[[backend]]\naddress = "%s"\n' % sys.argv[3], ""))
+PY
+ip netns exec "$PROXY_NS" "$here/scripts/synproxy" run -c "$work/synproxy-v4only.toml" > "$work/proxy-v4only.log" 2>&1 &
+proxy_pid=$!
+for _ in $(seq 1 100); do grep -q '^running:' "$work/proxy-v4only.log" && break; sleep 0.2; done
+page4=$(ip netns exec "$CLIENT_NS" curl -s --max-time 10 "http://[$VIP6]/" || true)
+check "IPv6 client, IPv4-only backends: the page arrives (IPv6 inside IPv4, converted on decapsulation)" \
+  grep -q spx-e2e-index-page <<<"$page4"
+
 counters=$(bash "$here/scripts/backend.sh" status b0 --netns "$BACKEND_NS")
 assigned=$(awk '$1 == "handshake-assigned" {print $2}' <<<"$counters")
 check "the backend created sockets from validated ACKs ($assigned)" [ "${assigned:-0}" -ge 2 ]

@@ -75,8 +75,8 @@ public final class BackendTable {
     }
 
     /**
-     * The backend for a flow: among the backends of the client's family when there are any (the backends'
-     * program decapsulates same-family packets only, for now), else among the others.
+     * The backend for a flow: among the backends of the client's family when there are any (no protocol change
+     * on decapsulation), else among the others.
      */
     public int lookup(final long flowHash, final boolean clientV6) {
         final int[] table = clientV6 ? (maglevV6.length > 0 ? maglevV6 : maglevV4)
