@@ -22,7 +22,6 @@ public final class BackendTable {
     private final int sourceV4;
     private final long sourceHigh;
     private final long sourceLow;
-    private final List<String> names;
 
     public BackendTable(final List<ProxyConfig.Backend> backends, final ProxyConfig.Encap encap,
                         final int maglevTableSize) {
@@ -32,7 +31,7 @@ public final class BackendTable {
         addressHigh = new long[n];
         addressLow = new long[n];
         nextHopMac = new long[n];
-        names = new ArrayList<>(n);
+        final List<String> names = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             final IpAddress address = backends.get(i).address();
             v6[i] = address.v6();
@@ -120,12 +119,4 @@ public final class BackendTable {
         return sourceLow;
     }
 
-    public String name(final int backend) {
-        return names.get(backend);
-    }
-
-    /** The Maglev table of one family, for tests and tools. */
-    public int[] maglevTable(final boolean v6) {
-        return (v6 ? maglevV6 : maglevV4).clone();
-    }
 }

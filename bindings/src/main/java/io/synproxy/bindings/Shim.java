@@ -358,9 +358,4 @@ public final class Shim {
             throw failed(t);
         }
     }
-
-    /** A zero-terminated copy of {@code text} for passing to C. */
-    public static MemorySegment cString(final Arena arena, final String text) {
-        return arena.allocateFrom(text);
-    }
 }
