@@ -227,9 +227,6 @@ public final class DataPlane implements AutoCloseable {
         return sum;
     }
 
-    public int portId(final String name) {
-        return portIds.get(name);
-    }
 
     @Override
     public void close() {

@@ -11,13 +11,4 @@ public final class Verdict {
 
     private Verdict() {
     }
-
-    public static String name(final int verdict) {
-        return switch (verdict) {
-            case DROP -> "drop";
-            case TX_CLIENT -> "tx-client";
-            case TX_BACKEND -> "tx-backend";
-            default -> "unknown(" + verdict + ")";
-        };
-    }
 }
