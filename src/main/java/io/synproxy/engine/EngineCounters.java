@@ -35,6 +35,10 @@ public final class EngineCounters {
         values[PAD + counter]++;
     }
 
+    void add(final int counter, final int amount) {
+        values[PAD + counter] += amount;
+    }
+
     void drop(final int reason) {
         values[PAD + DROPPED]++;
         values[PAD + DROP_BASE + reason]++;

@@ -155,8 +155,8 @@ public final class PacketEngine {
         for (int start = 0; start < count; start += MAX_PENDING) {
             final int end = Math.min(count, start + MAX_PENDING);
             pending = 0;
+            counters.add(EngineCounters.FRAMES_RECEIVED, end - start);
             for (int i = start; i < end; i++) {
-                counters.increment(EngineCounters.FRAMES_RECEIVED);
                 final int reason = processFrame(memory, descriptors, i, nowMillis);
                 if (reason != DropReason.NONE.ordinal()) {
                     counters.drop(reason);
@@ -233,33 +233,47 @@ public final class PacketEngine {
         return DropReason.NONE.ordinal();
     }
 
+    /**
+     * IPv4: the fixed IP header and the TCP header's first 16 bytes are read as five words, once; every field, the
+     * header checksum and the cookie's message come from them, not from further reads.
+     */
     private int processV4(final MemorySegment mem, final MemorySegment descriptors, final int index,
                           final long frame, final int length, final int l2, final long ip, final int rxFlags,
                           final long nowMillis) {
         if (length < l2 + Ipv4Header.MIN_LENGTH) {
             return DropReason.TRUNCATED.ordinal();
         }
-        final int ihl = Ipv4Header.headerLength(mem, ip);
-        if (Ipv4Header.version(mem, ip) != 4 || ihl < Ipv4Header.MIN_LENGTH) {
+        final long w0 = mem.get(U64, ip);                        // version+IHL, TOS, length | id, flags+fragment
+        final long w1 = mem.get(U64, ip + Ipv4Header.TTL_OFFSET); // TTL, protocol, checksum | source
+        final int destination = mem.get(U32, ip + Ipv4Header.DESTINATION_OFFSET);
+        final int versionIhl = (int) (w0 >>> 56);
+        final int ihl = (versionIhl & 0x0f) << 2;
+        if (versionIhl >>> 4 != 4 || ihl < Ipv4Header.MIN_LENGTH) {
             return DropReason.BAD_IP_HEADER.ordinal();
         }
         if (length < l2 + ihl) {
             return DropReason.TRUNCATED.ordinal();
         }
-        final int totalLength = Ipv4Header.totalLength(mem, ip);
+        final int totalLength = (int) (w0 >>> 32) & 0xffff;
         if (totalLength < ihl) {
             return DropReason.BAD_IP_LENGTH.ordinal();
         }
         if (l2 + totalLength > length) {
             return DropReason.TRUNCATED.ordinal();
         }
-        if ((rxFlags & FrameDescriptors.RX_IP_CHECKSUM_GOOD) == 0 && !Checksum.verifies(Checksum.sum(mem, ip, ihl))) {
-            return DropReason.BAD_IP_CHECKSUM.ordinal();
+        if ((rxFlags & FrameDescriptors.RX_IP_CHECKSUM_GOOD) == 0) {
+            long sum = Checksum.sum64(w0) + Checksum.sum64(w1) + Checksum.sum32(destination);
+            if (ihl > Ipv4Header.MIN_LENGTH) {
+                sum += Checksum.sum(mem, ip + Ipv4Header.MIN_LENGTH, ihl - Ipv4Header.MIN_LENGTH);
+            }
+            if (!Checksum.verifies(sum)) {
+                return DropReason.BAD_IP_CHECKSUM.ordinal();
+            }
         }
-        if (Ipv4Header.isFragment(mem, ip)) {
+        if ((w0 & (Ipv4Header.FLAG_MORE_FRAGMENTS | Ipv4Header.FRAGMENT_OFFSET_MASK)) != 0) {
             return DropReason.FRAGMENT.ordinal();
         }
-        if (Ipv4Header.protocol(mem, ip) != Ipv4Header.PROTOCOL_TCP) {
+        if (((int) (w1 >>> 48) & 0xff) != Ipv4Header.PROTOCOL_TCP) {
             return DropReason.NOT_TCP.ordinal();
         }
         final long tcp = ip + ihl;
@@ -267,55 +281,27 @@ public final class PacketEngine {
         if (segmentLength < TcpHeader.MIN_LENGTH) {
             return DropReason.TRUNCATED.ordinal();
         }
-        if (!vips.containsV4(Ipv4Header.destination(mem, ip), TcpHeader.destinationPort(mem, tcp))) {
+        final long t0 = mem.get(U64, tcp);                                   // ports | sequence
+        final long t1 = mem.get(U64, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET); // ack | offset, flags, window
+        if (!vips.containsV4(destination, (int) (t0 >>> 32) & 0xffff)) {
             return DropReason.NOT_VIP.ordinal();
         }
-        final int tcpLength = TcpHeader.headerLength(mem, tcp);
+        final int tcpLength = ((int) t1 >>> 28) << 2;
         if (tcpLength < TcpHeader.MIN_LENGTH || tcpLength > segmentLength) {
             return DropReason.BAD_DATA_OFFSET.ordinal();
         }
-        final int flags = TcpHeader.flags(mem, tcp);
-        final long addresses = mem.get(LE64, ip + Ipv4Header.SOURCE_OFFSET);
-        final int ports = mem.get(LE32, tcp);
+        final int flags = (int) (t1 >>> 16) & 0xff;
+        // Source and destination as one big-endian word: its byte-reverse is the cookie's little-endian block.
+        final long addressesBe = (w1 << 32) | (destination & 0xffffffffL);
         if ((flags & (TcpHeader.SYN | TcpHeader.ACK)) == TcpHeader.SYN) {
-            final long pseudo = Checksum.sum64(Long.reverseBytes(addresses)) + Ipv4Header.PROTOCOL_TCP;
-            final int reason = checkSyn(mem, tcp, flags, segmentLength, tcpLength, rxFlags, pseudo);
-            if (reason != 0) {
-                return reason;
-            }
-            final int isn = TcpHeader.sequence(mem, tcp);
-            final int bits = SynCookie.withParity(salts, synOptionBits(flags, mssTableV4, DEFAULT_MSS_V4));
-            final boolean timestamps = timestampsEnabled && options.timestamps;
-            final int tcpOut = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits, timestamps);
-            final int outLength = l2 + Ipv4Header.MIN_LENGTH + tcpOut;
-            if (!fits(descriptors, index, length, outLength)) {
-                return DropReason.NO_ROOM.ordinal();
-            }
-            final int client = Ipv4Header.source(mem, ip);
-            final int vip = Ipv4Header.destination(mem, ip);
-            swapMacs(mem, frame);
-            Ipv4Header.write(mem, ip, 0, Ipv4Header.MIN_LENGTH + tcpOut, Ipv4Header.DEFAULT_TTL,
-                Ipv4Header.PROTOCOL_TCP, vip, client);
-            // The TCP header needs the cookie: it is written once the whole burst's cookies are hashed together.
-            final int p = pending++;
-            laneIndex[p] = index;
-            laneFrame[p] = frame;
-            laneTcp[p] = ip + Ipv4Header.MIN_LENGTH;
-            lanePorts[p] = ports;
-            laneIsn[p] = isn;
-            laneBits[p] = bits;
-            lanePseudo[p] = pseudo;
-            laneLength[p] = outLength;
-            laneTimestamps[p] = timestamps;
-            laneTsEcho[p] = options.tsValue;
-            laneAddresses[p] = addresses;
-            lanePortsIsn[p] = SynCookie.portsAndIsn(ports, isn);
-            laneFinal[p] = SynCookie.finalBlockV4(bits);
-            return DropReason.NONE.ordinal();
+            return synV4(mem, descriptors, index, frame, length, l2, ip, tcp, segmentLength, tcpLength, flags,
+                rxFlags, addressesBe, t0, t1);
         }
+        final long addresses = Long.reverseBytes(addressesBe);
+        final int ports = Integer.reverseBytes((int) (t0 >>> 32));
         if ((flags & (TcpHeader.ACK | TcpHeader.SYN | TcpHeader.RST)) == TcpHeader.ACK) {
-            final int seq = TcpHeader.sequence(mem, tcp);
-            final int ack = TcpHeader.acknowledgment(mem, tcp);
+            final int seq = (int) t0;
+            final int ack = (int) (t1 >>> 32);
             final boolean valid = SynCookie.validateV4(salts, addresses, ports, seq - 1, ack - 1) >= 0;
             counters.increment(valid ? EngineCounters.ACKS_VALID : EngineCounters.ACKS_NOT_VALIDATED);
             return encapsulate(mem, descriptors, index, frame, ip, false, totalLength, tcp,
@@ -327,6 +313,83 @@ public final class PacketEngine {
         counters.increment(EngineCounters.OTHER_FORWARDED);
         return encapsulate(mem, descriptors, index, frame, ip, false, totalLength, tcp,
             FlowHash.v4(flowSeed, addresses, ports), false);
+    }
+
+    /**
+     * An IPv4 SYN to a VIP: checked, then turned around in place except for its TCP header, which waits for the
+     * burst's cookies ({@link #finishSynAcks}).
+     *
+     * @param addressesBe source and destination address as one big-endian word
+     * @param t0 the TCP header's first 8 bytes (ports, sequence), big-endian
+     * @param t1 its next 8 bytes (acknowledgment, data offset, flags, window), big-endian
+     */
+    private int synV4(final MemorySegment mem, final MemorySegment descriptors, final int index, final long frame,
+                      final int length, final int l2, final long ip, final long tcp, final int segmentLength,
+                      final int tcpLength, final int flags, final int rxFlags, final long addressesBe, final long t0,
+                      final long t1) {
+        if ((flags & TcpHeader.RST) != 0) {
+            return DropReason.SYN_RST.ordinal();
+        }
+        if ((flags & TcpHeader.FIN) != 0) {
+            return DropReason.SYN_FIN.ordinal();
+        }
+        if (segmentLength != tcpLength) {
+            return DropReason.SYN_WITH_PAYLOAD.ordinal();
+        }
+        final long optionsAt = tcp + TcpHeader.OPTIONS_OFFSET;
+        final int optionsLength = tcpLength - TcpHeader.MIN_LENGTH;
+        final int checksumUrgent = mem.get(U32, tcp + TcpHeader.CHECKSUM_OFFSET);
+        final long optionsSum;
+        if (optionsLength == TcpOptions.LINUX_LAYOUT_LENGTH) {
+            // Linux's layout, the common case: three loads give the options and their checksum sum.
+            final long head = mem.get(U64, optionsAt);
+            final long timestamps = mem.get(U64, optionsAt + 8);
+            final int tail = mem.get(U32, optionsAt + 16);
+            if (!options.parseLinuxLayout(head, timestamps, tail)
+                && !options.parse(mem, optionsAt, optionsLength)) {
+                return DropReason.BAD_TCP_OPTIONS.ordinal();
+            }
+            optionsSum = Checksum.sum64(head) + Checksum.sum64(timestamps) + Checksum.sum32(tail);
+        } else {
+            if (!options.parse(mem, optionsAt, optionsLength)) {
+                return DropReason.BAD_TCP_OPTIONS.ordinal();
+            }
+            optionsSum = (rxFlags & FrameDescriptors.RX_L4_CHECKSUM_GOOD) == 0
+                ? Checksum.sum(mem, optionsAt, optionsLength) : 0;
+        }
+        final long pseudo = Checksum.sum64(addressesBe) + Ipv4Header.PROTOCOL_TCP;
+        if ((rxFlags & FrameDescriptors.RX_L4_CHECKSUM_GOOD) == 0 && !Checksum.verifies(pseudo + segmentLength
+            + Checksum.sum64(t0) + Checksum.sum64(t1) + Checksum.sum32(checksumUrgent) + optionsSum)) {
+            return DropReason.BAD_TCP_CHECKSUM.ordinal();
+        }
+        final int isn = (int) t0;
+        final int bits = SynCookie.withParity(salts, synOptionBits(flags, mssTableV4, DEFAULT_MSS_V4));
+        final boolean timestamps = timestampsEnabled && options.timestamps;
+        final int tcpOut = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits, timestamps);
+        final int outLength = l2 + Ipv4Header.MIN_LENGTH + tcpOut;
+        if (!fits(descriptors, index, length, outLength)) {
+            return DropReason.NO_ROOM.ordinal();
+        }
+        swapMacs(mem, frame);
+        Ipv4Header.write(mem, ip, 0, Ipv4Header.MIN_LENGTH + tcpOut, Ipv4Header.DEFAULT_TTL,
+            Ipv4Header.PROTOCOL_TCP, (int) addressesBe, (int) (addressesBe >>> 32));
+        // The TCP header needs the cookie: it is written once the whole burst's cookies are hashed together.
+        final int p = pending++;
+        final long portsAndIsn = Long.reverseBytes(t0);
+        laneIndex[p] = index;
+        laneFrame[p] = frame;
+        laneTcp[p] = ip + Ipv4Header.MIN_LENGTH;
+        lanePorts[p] = (int) portsAndIsn;
+        laneIsn[p] = isn;
+        laneBits[p] = bits;
+        lanePseudo[p] = pseudo;
+        laneLength[p] = outLength;
+        laneTimestamps[p] = timestamps;
+        laneTsEcho[p] = options.tsValue;
+        laneAddresses[p] = Long.reverseBytes(addressesBe);
+        lanePortsIsn[p] = portsAndIsn;
+        laneFinal[p] = SynCookie.finalBlockV4(bits);
+        return DropReason.NONE.ordinal();
     }
 
     private int processV6(final MemorySegment mem, final MemorySegment descriptors, final int index,
@@ -478,8 +541,9 @@ public final class PacketEngine {
     /** True when a rewritten frame of {@code outLength} (padded to the Ethernet minimum) fits its buffer. */
     private static boolean fits(final MemorySegment descriptors, final int index, final int length,
                                 final int outLength) {
-        return Math.max(outLength, EthernetHeader.MIN_FRAME_LENGTH)
-            <= length + FrameDescriptors.tailroom(descriptors, index);
+        final int needed = Math.max(outLength, EthernetHeader.MIN_FRAME_LENGTH);
+        // A reply no longer than what arrived (the usual SYN-ACK) needs no look at the tailroom.
+        return needed <= length || needed <= length + FrameDescriptors.tailroom(descriptors, index);
     }
 
     private static void swapMacs(final MemorySegment mem, final long frame) {
@@ -507,16 +571,16 @@ public final class PacketEngine {
         final int ack = isn + 1;
         final int outFlags = TcpHeader.SYN | TcpHeader.ACK | (SynCookie.ecn(bits) ? TcpHeader.ECE : 0);
         final int offsetFlagsWindow = ((tcpLength << 2) << 24) | (outFlags << 16) | window;
-        mem.set(LE32, tcp, swappedPorts);
-        mem.set(U32, tcp + TcpHeader.SEQUENCE_OFFSET, cookie);
-        mem.set(U32, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET, ack);
-        mem.set(U32, tcp + TcpHeader.DATA_OFFSET_OFFSET, offsetFlagsWindow);
         // Our TSval only has to be stable for this connection: the backend's clock offset is set from its echo.
         final long optionsSum = TcpOptions.writeSynAck(mem, tcp + TcpHeader.OPTIONS_OFFSET, mss,
             SynCookie.wscale(bits) != SynCookie.WSCALE_NONE ? windowScale : -1, SynCookie.sack(bits), timestamps,
             (int) nowMillis + cookie, tsEcho);
-        final long sum = pseudo + tcpLength + Checksum.sum32(Integer.reverseBytes(swappedPorts))
-            + Checksum.sum32(cookie) + Checksum.sum32(ack) + Checksum.sum32(offsetFlagsWindow) + optionsSum;
+        final int portsBe = Integer.reverseBytes(swappedPorts);
+        final long sum = pseudo + tcpLength + Checksum.sum32(portsBe) + Checksum.sum32(cookie) + Checksum.sum32(ack)
+            + Checksum.sum32(offsetFlagsWindow) + optionsSum;
+        // The fixed header in three stores: ports and sequence, acknowledgment to window, checksum and urgent.
+        mem.set(U64, tcp, ((long) portsBe << 32) | (cookie & 0xffffffffL));
+        mem.set(U64, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET, ((long) ack << 32) | (offsetFlagsWindow & 0xffffffffL));
         mem.set(U32, tcp + TcpHeader.CHECKSUM_OFFSET, Checksum.finish(sum) << 16);
     }
 

@@ -93,10 +93,10 @@ public final class Ipv4Header {
         final int word2 = (ttl << 24) | (protocol << 16);
         final long sum = Checksum.sum32(word0) + FLAG_DONT_FRAGMENT + Checksum.sum32(word2)
             + Checksum.sum32(source) + Checksum.sum32(destination);
-        segment.set(U32, ip, word0);
-        segment.set(U32, ip + IDENTIFICATION_OFFSET, FLAG_DONT_FRAGMENT);
-        segment.set(U32, ip + TTL_OFFSET, word2 | Checksum.finish(sum));
-        segment.set(U32, ip + SOURCE_OFFSET, source);
+        // Three stores: the first two words, TTL to source, destination.
+        segment.set(Bytes.U64, ip, ((long) word0 << 32) | FLAG_DONT_FRAGMENT);
+        final int word2WithChecksum = word2 | Checksum.finish(sum);
+        segment.set(Bytes.U64, ip + TTL_OFFSET, ((long) word2WithChecksum << 32) | (source & 0xffffffffL));
         segment.set(U32, ip + DESTINATION_OFFSET, destination);
     }
 }

@@ -105,14 +105,25 @@ public final class TcpOptions {
     }
 
     /** Linux's SYN options: MSS, SACK-permitted, timestamps, NOP, window scale; the common case, parsed at once. */
-    private static final int LINUX_LAYOUT_LENGTH = 20;
+    public static final int LINUX_LAYOUT_LENGTH = 20;
     private static final long LINUX_HEAD_MASK = 0xffff0000ffffffffL;
     private static final long LINUX_HEAD = 0x020400000402080aL;
     private static final int LINUX_TAIL = 0x01030300;
 
     private boolean parseLinuxLayout(final MemorySegment segment, final long offset) {
-        final long head = segment.get(Bytes.U64, offset);
-        final int tail = segment.get(U32, offset + 16);
+        return parseLinuxLayout(segment.get(Bytes.U64, offset), segment.get(Bytes.U64, offset + 8),
+            segment.get(U32, offset + 16));
+    }
+
+    /**
+     * Parses a 20-byte option block from its words in hand (big-endian, as loaded) when it has Linux's layout.
+     *
+     * @param head bytes 0-7: MSS option, SACK-permitted, timestamps kind and length
+     * @param timestampWords bytes 8-15: TSval, TSecr
+     * @param tail bytes 16-19: NOP, window scale option
+     * @return false, touching nothing, when the block has another layout
+     */
+    public boolean parseLinuxLayout(final long head, final long timestampWords, final int tail) {
         if ((head & LINUX_HEAD_MASK) != LINUX_HEAD || (tail & 0xffffff00) != LINUX_TAIL) {
             return false;
         }
@@ -121,8 +132,8 @@ public final class TcpOptions {
         windowScale = tail & 0xff;
         sackPermitted = true;
         timestamps = true;
-        tsValue = segment.get(U32, offset + 8);
-        tsEcho = segment.get(U32, offset + 12);
+        tsValue = (int) (timestampWords >>> 32);
+        tsEcho = (int) timestampWords;
         return true;
     }
 
