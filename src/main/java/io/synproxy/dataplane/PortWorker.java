@@ -138,7 +138,25 @@ public final class PortWorker implements Agent {
             publishIfDue(now, false);
             return 0;
         }
-        engine.process(ALL_MEMORY, rx, received, clockMillis.getAsLong());
+        final int verdicts = engine.process(ALL_MEMORY, rx, received, clockMillis.getAsLong());
+        if (verdicts == 1 << Verdict.TX_CLIENT && toClient.isEmpty()) {
+            toClient.sendAll(rx, received);
+        } else if (verdicts == 1 << Verdict.TX_BACKEND && toBackend.isEmpty()) {
+            toBackend.sendAll(rx, received);
+        } else if (verdicts == 1 << Verdict.DROP) {
+            Shim.free(rx, received);
+        } else {
+            sortByVerdict(received, now);
+        }
+        toClient.flush(now, false);
+        toBackend.flush(now, false);
+        burstNanos.recordValue(Math.max(1, System.nanoTime() - now));
+        publishIfDue(now, (++bursts & 1023) == 0);
+        return received;
+    }
+
+    /** Mixed bursts: each frame to its TX buffer, drops freed in one call. */
+    private void sortByVerdict(final int received, final long now) {
         int drops = 0;
         for (int i = 0; i < received; i++) {
             switch (FrameDescriptors.verdict(rx, i)) {
@@ -148,14 +166,9 @@ public final class PortWorker implements Agent {
                     (long) drops++ * FrameDescriptors.SIZE, FrameDescriptors.SIZE);
             }
         }
-        toClient.flush(now, false);
-        toBackend.flush(now, false);
         if (drops > 0) {
             Shim.free(dropped, drops);
         }
-        burstNanos.recordValue(Math.max(1, System.nanoTime() - now));
-        publishIfDue(now, (++bursts & 1023) == 0);
-        return received;
     }
 
     /** Copies the counters out every 1024 bursts, or every 100 ms when idle: readers see them live. */

@@ -38,6 +38,26 @@ final class TxBuffer {
             (long) count++ * FrameDescriptors.SIZE, FrameDescriptors.SIZE);
     }
 
+    boolean isEmpty() {
+        return count == 0;
+    }
+
+    /**
+     * Sends a whole received burst straight from the RX descriptors, when nothing waits here (so order is kept): the
+     * flood case, where every frame of a burst goes the same way, skips the copy into this buffer.
+     */
+    int sendAll(final MemorySegment descriptors, final int frameCount) {
+        final int sent = Shim.txBurst(port, queue, descriptors, frameCount);
+        if (sent < frameCount) {
+            final int unsent = frameCount - sent;
+            MemorySegment.copy(descriptors, (long) sent * FrameDescriptors.SIZE, refused, 0,
+                (long) unsent * FrameDescriptors.SIZE);
+            Shim.free(refused, unsent);
+            dropped += unsent;
+        }
+        return sent;
+    }
+
     /** Sends if a burst is ready, the oldest frame is due, or {@code force}; returns the number sent. */
     int flush(final long nowNanos, final boolean force) {
         if (count == 0 || (count < PortWorker.BURST && !force && nowNanos - oldestNanos < DRAIN_NANOS)) {

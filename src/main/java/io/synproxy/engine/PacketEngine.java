@@ -73,6 +73,8 @@ public final class PacketEngine {
     /** IPv4 SYN-ACKs of the current burst waiting for their cookies: what finishing them needs, one lane each. */
     private static final int MAX_PENDING = 64;
     private int pending;
+    /** The verdicts given in the current {@link #process} call, one bit each ({@code 1 << verdict}). */
+    private int verdicts;
     private final int[] laneIndex = new int[MAX_PENDING];
     private final long[] laneFrame = new long[MAX_PENDING];
     private final long[] laneTcp = new long[MAX_PENDING];
@@ -149,9 +151,12 @@ public final class PacketEngine {
      * (on the data plane, the whole address space; in tests, a buffer of exactly the frame's size).
      *
      * @param nowMillis wall-clock time, used only for our SYN-ACK's TSval
+     * @return the verdicts given, one bit each ({@code 1 << verdict}): a burst that all goes one way can be handed on
+     *         whole
      */
-    public void process(final MemorySegment memory, final MemorySegment descriptors, final int count,
-                        final long nowMillis) {
+    public int process(final MemorySegment memory, final MemorySegment descriptors, final int count,
+                       final long nowMillis) {
+        verdicts = 0;
         for (int start = 0; start < count; start += MAX_PENDING) {
             final int end = Math.min(count, start + MAX_PENDING);
             pending = 0;
@@ -159,6 +164,7 @@ public final class PacketEngine {
             for (int i = start; i < end; i++) {
                 final int reason = processFrame(memory, descriptors, i, nowMillis);
                 if (reason != DropReason.NONE.ordinal()) {
+                    verdicts |= 1 << Verdict.DROP;
                     counters.drop(reason);
                     FrameDescriptors.setDrop(descriptors, i, reason);
                 }
@@ -167,6 +173,7 @@ public final class PacketEngine {
                 finishSynAcks(memory, descriptors, nowMillis);
             }
         }
+        return verdicts;
     }
 
     /**
@@ -196,7 +203,8 @@ public final class PacketEngine {
         if (length < EthernetHeader.LENGTH) {
             return DropReason.TRUNCATED.ordinal();
         }
-        final boolean group = EthernetHeader.isGroup(EthernetHeader.destination(mem, frame));
+        // The I/G bit: the lowest bit of the destination's first byte.
+        final boolean group = (mem.get(U8, frame) & 1) != 0;
         int etherType = EthernetHeader.etherType(mem, frame);
         int l2 = EthernetHeader.LENGTH;
         if (etherType == EthernetHeader.ETHER_TYPE_VLAN) {
@@ -229,6 +237,7 @@ public final class PacketEngine {
             return -result;
         }
         counters.increment(EngineCounters.NEIGHBOUR_REPLIES);
+        verdicts |= 1 << Verdict.TX_CLIENT;
         FrameDescriptors.setResult(descriptors, index, frame, result, Verdict.TX_CLIENT);
         return DropReason.NONE.ordinal();
     }
@@ -594,6 +603,7 @@ public final class PacketEngine {
             finalLength = EthernetHeader.MIN_FRAME_LENGTH;
         }
         counters.increment(EngineCounters.SYN_ACKS_SENT);
+        verdicts |= 1 << Verdict.TX_CLIENT;
         FrameDescriptors.setResult(descriptors, index, frame, finalLength, Verdict.TX_CLIENT);
         return DropReason.NONE.ordinal();
     }
@@ -649,6 +659,7 @@ public final class PacketEngine {
         EncapHeader.write(mem, udp + UdpHeader.LENGTH, firstWord, authenticator);
 
         counters.increment(EngineCounters.ENCAPSULATED);
+        verdicts |= 1 << Verdict.TX_BACKEND;
         FrameDescriptors.setResult(descriptors, index, start, outerLength + innerLength, Verdict.TX_BACKEND);
         return DropReason.NONE.ordinal();
     }

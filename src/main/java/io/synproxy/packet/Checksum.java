@@ -51,11 +51,13 @@ public final class Checksum {
 
     /** Folds an unfolded sum to 16 bits (end-around carry). */
     public static int fold(final long sum) {
+        // 64 -> 32 bits: two end-around additions of the halves (the first leaves at most 33 bits).
         long s = (sum & 0xffffffffL) + (sum >>> 32);
-        s = (s & 0xffff) + (s >>> 16);
-        s = (s & 0xffff) + (s >>> 16);
-        s = (s & 0xffff) + (s >>> 16);
-        return (int) s;
+        s = (s & 0xffffffffL) + (s >>> 32);
+        // 32 -> 16 bits: in x + (x rotated by 16) the upper half is high + low + the carry out of low + high, which
+        // is the end-around sum of the two halves (Linux's csum_fold does the same).
+        final int x = (int) s;
+        return (x + Integer.rotateLeft(x, 16)) >>> 16;
     }
 
     /** The checksum field's value for data whose unfolded sum (checksum field zero) is {@code sum}. */

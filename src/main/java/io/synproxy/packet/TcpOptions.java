@@ -137,6 +137,11 @@ public final class TcpOptions {
         return true;
     }
 
+    private static final int SACK_TIMESTAMPS_HEAD =
+        (KIND_SACK_PERMITTED << 24) | (2 << 16) | (KIND_TIMESTAMPS << 8) | 10;
+    private static final int NOP_TIMESTAMPS_HEAD = (KIND_NOP << 24) | (KIND_NOP << 16) | (KIND_TIMESTAMPS << 8) | 10;
+    private static final int WINDOW_SCALE_HEAD = (KIND_NOP << 24) | (KIND_WINDOW_SCALE << 16) | (3 << 8);
+
     /** Length of the SYN-ACK option block {@link #writeSynAck} writes for these choices. */
     public static int synAckLength(final boolean windowScale, final boolean sack, final boolean timestamps) {
         return 4 + (timestamps ? 12 : sack ? 4 : 0) + (windowScale ? 4 : 0);
@@ -151,15 +156,23 @@ public final class TcpOptions {
      */
     public static long writeSynAck(final MemorySegment segment, final long offset, final int mss, final int windowScale,
                                   final boolean sack, final boolean timestamps, final int tsValue, final int tsEcho) {
-        long at = offset;
         final int mssWord = (KIND_MSS << 24) | (4 << 16) | mss;
+        if (timestamps && windowScale >= 0) {
+            // What a Linux client asks for, the common case: 20 bytes in three stores.
+            final int head = sack ? SACK_TIMESTAMPS_HEAD : NOP_TIMESTAMPS_HEAD;
+            final int wsWord = WINDOW_SCALE_HEAD | windowScale;
+            segment.set(Bytes.U64, offset, ((long) mssWord << 32) | (head & 0xffffffffL));
+            segment.set(Bytes.U64, offset + 8, ((long) tsValue << 32) | (tsEcho & 0xffffffffL));
+            segment.set(U32, offset + 16, wsWord);
+            return Checksum.sum32(mssWord) + Checksum.sum32(head) + Checksum.sum32(tsValue) + Checksum.sum32(tsEcho)
+                + Checksum.sum32(wsWord);
+        }
+        long at = offset;
         segment.set(U32, at, mssWord);
         long sum = Checksum.sum32(mssWord);
         at += 4;
         if (timestamps) {
-            final int head = sack
-                ? (KIND_SACK_PERMITTED << 24) | (2 << 16) | (KIND_TIMESTAMPS << 8) | 10
-                : (KIND_NOP << 24) | (KIND_NOP << 16) | (KIND_TIMESTAMPS << 8) | 10;
+            final int head = sack ? SACK_TIMESTAMPS_HEAD : NOP_TIMESTAMPS_HEAD;
             segment.set(U32, at, head);
             segment.set(U32, at + 4, tsValue);
             segment.set(U32, at + 8, tsEcho);
@@ -172,7 +185,7 @@ public final class TcpOptions {
             at += 4;
         }
         if (windowScale >= 0) {
-            final int word = (KIND_NOP << 24) | (KIND_WINDOW_SCALE << 16) | (3 << 8) | windowScale;
+            final int word = WINDOW_SCALE_HEAD | windowScale;
             segment.set(U32, at, word);
             sum += Checksum.sum32(word);
         }
