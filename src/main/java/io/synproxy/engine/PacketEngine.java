@@ -75,16 +75,11 @@ public final class PacketEngine {
     private int pending;
     /** The verdicts given in the current {@link #process} call, one bit each ({@code 1 << verdict}). */
     private int verdicts;
-    private final int[] laneIndex = new int[MAX_PENDING];
-    private final long[] laneFrame = new long[MAX_PENDING];
     private final long[] laneTcp = new long[MAX_PENDING];
-    private final int[] lanePorts = new int[MAX_PENDING];
-    private final int[] laneIsn = new int[MAX_PENDING];
     private final int[] laneBits = new int[MAX_PENDING];
-    private final long[] lanePseudo = new long[MAX_PENDING];
-    private final int[] laneLength = new int[MAX_PENDING];
+    /** The SYN-ACK's checksum sum without the cookie and TSval, the only fields written in the second pass. */
+    private final long[] laneSum = new long[MAX_PENDING];
     private final boolean[] laneTimestamps = new boolean[MAX_PENDING];
-    private final int[] laneTsEcho = new int[MAX_PENDING];
     private final long[] laneAddresses = new long[SipHashLanes.paddedLength(MAX_PENDING)];
     private final long[] lanePortsIsn = new long[SipHashLanes.paddedLength(MAX_PENDING)];
     private final long[] laneFinal = new long[SipHashLanes.paddedLength(MAX_PENDING)];
@@ -170,26 +165,23 @@ public final class PacketEngine {
                 }
             }
             if (pending > 0) {
-                finishSynAcks(memory, descriptors, nowMillis);
+                finishSynAcks(memory, nowMillis);
             }
         }
         return verdicts;
     }
 
     /**
-     * Completes the IPv4 SYN-ACKs of the burst: their cookies hashed together in SIMD lanes, then each TCP header
-     * written. Everything else of those frames was checked and written in the first pass.
+     * Completes the IPv4 SYN-ACKs of the burst: their cookies hashed together in SIMD lanes, then in each the
+     * sequence number, TSval and checksum written. Everything else of those frames was written in the first pass.
      */
-    private void finishSynAcks(final MemorySegment mem, final MemorySegment descriptors, final long nowMillis) {
+    private void finishSynAcks(final MemorySegment mem, final long nowMillis) {
         final SaltSnapshot keys = salts;
         SipHashLanes.hash3(keys.currentK0(), keys.currentK1(), laneAddresses, lanePortsIsn, laneFinal, laneHash,
             pending);
         for (int p = 0; p < pending; p++) {
-            final int bits = laneBits[p];
-            final int cookie = SynCookie.cookie(laneHash[p], bits);
-            writeSynAck(mem, laneTcp[p], lanePorts[p], cookie, laneIsn[p], bits, advertisedMssV4, nowMillis,
-                lanePseudo[p], laneTimestamps[p], laneTsEcho[p]);
-            transmitToClient(mem, descriptors, laneIndex[p], laneFrame[p], laneLength[p]);
+            completeSynAck(mem, laneTcp[p], SynCookie.cookie(laneHash[p], laneBits[p]), laneTimestamps[p], nowMillis,
+                laneSum[p]);
         }
         pending = 0;
     }
@@ -382,23 +374,21 @@ public final class PacketEngine {
         swapMacs(mem, frame);
         Ipv4Header.write(mem, ip, 0, Ipv4Header.MIN_LENGTH + tcpOut, Ipv4Header.DEFAULT_TTL,
             Ipv4Header.PROTOCOL_TCP, (int) addressesBe, (int) (addressesBe >>> 32));
-        // The TCP header needs the cookie: it is written once the whole burst's cookies are hashed together.
-        final int p = pending++;
         final long portsAndIsn = Long.reverseBytes(t0);
-        laneIndex[p] = index;
-        laneFrame[p] = frame;
-        laneTcp[p] = ip + Ipv4Header.MIN_LENGTH;
-        lanePorts[p] = (int) portsAndIsn;
-        laneIsn[p] = isn;
+        final long tcpAt = ip + Ipv4Header.MIN_LENGTH;
+        final long partialSum = writeSynAckHeader(mem, tcpAt, (int) portsAndIsn, isn, bits, advertisedMssV4, pseudo,
+            timestamps, options.tsValue);
+        // The cookie, and with it the sequence number, TSval and checksum, waits for the whole burst's cookies to be
+        // hashed together.
+        final int p = pending++;
+        laneTcp[p] = tcpAt;
         laneBits[p] = bits;
-        lanePseudo[p] = pseudo;
-        laneLength[p] = outLength;
+        laneSum[p] = partialSum;
         laneTimestamps[p] = timestamps;
-        laneTsEcho[p] = options.tsValue;
         laneAddresses[p] = Long.reverseBytes(addressesBe);
         lanePortsIsn[p] = portsAndIsn;
         laneFinal[p] = SynCookie.finalBlockV4(bits);
-        return DropReason.NONE.ordinal();
+        return transmitToClient(mem, descriptors, index, frame, outLength);
     }
 
     private int processV6(final MemorySegment mem, final MemorySegment descriptors, final int index,
@@ -482,8 +472,8 @@ public final class PacketEngine {
             Ipv6Header.write(mem, ip, 0, 0, tcpOut, Ipv6Header.NEXT_TCP, Ipv6Header.DEFAULT_HOP_LIMIT, vipHigh,
                 vipLow, clientHigh, clientLow);
             final long tcpAt = ip + Ipv6Header.LENGTH;
-            writeSynAck(mem, tcpAt, ports, cookie, isn, bits, advertisedMssV6, nowMillis, pseudo, timestamps,
-                options.tsValue);
+            completeSynAck(mem, tcpAt, cookie, timestamps, nowMillis,
+                writeSynAckHeader(mem, tcpAt, ports, isn, bits, advertisedMssV6, pseudo, timestamps, options.tsValue));
             return transmitToClient(mem, descriptors, index, frame, outLength);
         }
         final long flow = FlowHash.v6(flowSeed, a0, a1, a2, a3, ports);
@@ -556,40 +546,52 @@ public final class PacketEngine {
     }
 
     private static void swapMacs(final MemorySegment mem, final long frame) {
-        // Destination (6 bytes) then source (6 bytes): one 8-byte and one 4-byte access each way.
-        final long head = mem.get(U64, frame);
-        final int tail = mem.get(U32, frame + 8);
-        final long destination = head >>> 16;
-        final long source = ((head & 0xffff) << 32) | (tail & 0xffffffffL);
-        mem.set(U64, frame, (source << 16) | (destination >>> 32));
-        mem.set(U32, frame + 8, (int) destination);
+        // Destination (6 bytes) then source (6 bytes), loaded little-endian (no byte swaps: only bytes move):
+        // head = d0..d5 s0 s1, tail = s2..s5; the result is s0..s5 d0 d1 | d2..d5.
+        final long head = mem.get(LE64, frame);
+        final int tail = mem.get(LE32, frame + 8);
+        mem.set(LE64, frame, (head >>> 48) | ((tail & 0xffffffffL) << 16) | (head << 48));
+        mem.set(LE32, frame + 8, (int) (head >>> 16));
     }
 
     /**
-     * Writes the SYN-ACK's TCP header and options, and its checksum: summed from the values written, not re-read.
+     * Writes the SYN-ACK's TCP header and options, all but what depends on the cookie (sequence number, TSval,
+     * checksum: {@link #completeSynAck}), and returns the checksum sum of what it wrote, summed from the values in
+     * hand rather than re-read.
      *
+     * @param ports the SYN's ports as read little-endian
      * @param pseudo the unfolded pseudo-header sum without the length
      */
-    private void writeSynAck(final MemorySegment mem, final long tcp, final int ports, final int cookie,
-                             final int isn, final int bits, final int mss, final long nowMillis, final long pseudo,
-                             final boolean timestamps, final int tsEcho) {
-        final int optionsLength = synAckOptionsLength(bits, timestamps);
-        final int tcpLength = TcpHeader.MIN_LENGTH + optionsLength;
-        // ports was read little-endian: swapping its halves swaps the ports, byte order stays as on the wire.
-        final int swappedPorts = Integer.rotateLeft(ports, 16);
+    private long writeSynAckHeader(final MemorySegment mem, final long tcp, final int ports, final int isn,
+                                   final int bits, final int mss, final long pseudo, final boolean timestamps,
+                                   final int tsEcho) {
+        final int tcpLength = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits, timestamps);
+        // ports was read little-endian: swapping its halves swaps the ports; reversed, it is the big-endian word.
+        final int portsBe = Integer.reverseBytes(Integer.rotateLeft(ports, 16));
         final int ack = isn + 1;
         final int outFlags = TcpHeader.SYN | TcpHeader.ACK | (SynCookie.ecn(bits) ? TcpHeader.ECE : 0);
         final int offsetFlagsWindow = ((tcpLength << 2) << 24) | (outFlags << 16) | window;
-        // Our TSval only has to be stable for this connection: the backend's clock offset is set from its echo.
+        mem.set(U32, tcp, portsBe);
+        mem.set(U64, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET, ((long) ack << 32) | (offsetFlagsWindow & 0xffffffffL));
         final long optionsSum = TcpOptions.writeSynAck(mem, tcp + TcpHeader.OPTIONS_OFFSET, mss,
             SynCookie.wscale(bits) != SynCookie.WSCALE_NONE ? windowScale : -1, SynCookie.sack(bits), timestamps,
-            (int) nowMillis + cookie, tsEcho);
-        final int portsBe = Integer.reverseBytes(swappedPorts);
-        final long sum = pseudo + tcpLength + Checksum.sum32(portsBe) + Checksum.sum32(cookie) + Checksum.sum32(ack)
-            + Checksum.sum32(offsetFlagsWindow) + optionsSum;
-        // The fixed header in three stores: ports and sequence, acknowledgment to window, checksum and urgent.
-        mem.set(U64, tcp, ((long) portsBe << 32) | (cookie & 0xffffffffL));
-        mem.set(U64, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET, ((long) ack << 32) | (offsetFlagsWindow & 0xffffffffL));
+            0, tsEcho);
+        return pseudo + tcpLength + Checksum.sum32(portsBe) + Checksum.sum32(ack) + Checksum.sum32(offsetFlagsWindow)
+            + optionsSum;
+    }
+
+    /** Writes the cookie as the sequence number, the TSval derived from it, and the checksum. */
+    private static void completeSynAck(final MemorySegment mem, final long tcp, final int cookie,
+                                       final boolean timestamps, final long nowMillis, final long partialSum) {
+        long sum = partialSum + Checksum.sum32(cookie);
+        mem.set(U32, tcp + TcpHeader.SEQUENCE_OFFSET, cookie);
+        if (timestamps) {
+            // Our TSval only has to be stable for this connection: the backend's clock offset is set from its echo.
+            // The cookie in it keeps our clock from showing.
+            final int tsValue = (int) nowMillis + cookie;
+            mem.set(U32, tcp + TcpHeader.OPTIONS_OFFSET + TcpOptions.SYN_ACK_TSVAL_OFFSET, tsValue);
+            sum += Checksum.sum32(tsValue);
+        }
         mem.set(U32, tcp + TcpHeader.CHECKSUM_OFFSET, Checksum.finish(sum) << 16);
     }
 

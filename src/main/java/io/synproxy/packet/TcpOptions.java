@@ -137,6 +137,8 @@ public final class TcpOptions {
         return true;
     }
 
+    /** Where {@link #writeSynAck} puts the TSval, from the start of the options, when it writes timestamps. */
+    public static final int SYN_ACK_TSVAL_OFFSET = 8;
     private static final int SACK_TIMESTAMPS_HEAD =
         (KIND_SACK_PERMITTED << 24) | (2 << 16) | (KIND_TIMESTAMPS << 8) | 10;
     private static final int NOP_TIMESTAMPS_HEAD = (KIND_NOP << 24) | (KIND_NOP << 16) | (KIND_TIMESTAMPS << 8) | 10;
