@@ -5,11 +5,14 @@ import java.util.List;
 
 /**
  * The set of (VIP address, port) pairs, as open-addressing hash tables of primitives: one probe, usually one cache
- * line, no boxing. Built once from the configuration and read-only afterwards.
+ * line, no boxing. Built once from the configuration and read-only afterwards, but for a one-entry cache of the
+ * last IPv4 pair found: a flood, and most traffic, goes to one VIP and port. One instance per engine (per worker).
  */
 final class VipTable {
     private final long[] v4Keys;
     private final int v4Shift;
+    /** The last IPv4 key found; -1 (no key: keys are 48 bits) until then. */
+    private long lastV4Hit = -1;
     private final long[] v6High;
     private final long[] v6Low;
     private final int[] v6Port;
@@ -82,14 +85,19 @@ final class VipTable {
 
     boolean containsV4(final int address, final int port) {
         final long key = key4(address, port);
+        if (key == lastV4Hit) {
+            return true;
+        }
         final int mask = v4Keys.length - 1;
         for (int slot = slot4(key); ; slot = (slot + 1) & mask) {
             final long k = v4Keys[slot];
-            if (k == key) {
-                return true;
-            }
+            // Empty first: 0.0.0.0 port 0 would otherwise match an empty slot.
             if (k == 0) {
                 return false;
+            }
+            if (k == key) {
+                lastV4Hit = key;
+                return true;
             }
         }
     }
