@@ -66,7 +66,7 @@ public final class SaltSnapshot {
         return isCurrent(cookieBits) ? currentK1 : previousK1;
     }
 
-    private boolean isCurrent(final int cookieBits) {
+    public boolean isCurrent(final int cookieBits) {
         return ((cookieBits >>> 8) & 1) == (int) (epoch & 1);
     }
 

@@ -84,6 +84,11 @@ public final class PacketEngine {
     private final long[] lanePortsIsn = new long[SipHashLanes.paddedLength(MAX_PENDING)];
     private final long[] laneFinal = new long[SipHashLanes.paddedLength(MAX_PENDING)];
     private final long[] laneHash = new long[SipHashLanes.paddedLength(MAX_PENDING)];
+    /** IPv4 ACKs of the current burst waiting for their cookie checks: by the salt their epoch bit names. */
+    private final AckLanes currentEpochAcks = new AckLanes(MAX_PENDING);
+    private final AckLanes previousEpochAcks = new AckLanes(MAX_PENDING);
+    /** Authenticators of the burst's encapsulated IPv4 ACKs, computed together once their marks are known. */
+    private final AuthLanes authenticators = new AuthLanes(MAX_PENDING);
     private SaltSnapshot salts;
     private BackendTable backends;
     /** The receiving port's MAC (ARP and ND replies), or -1: unknown, answer only requests sent to us directly. */
@@ -155,18 +160,19 @@ public final class PacketEngine {
         for (int start = 0; start < count; start += MAX_PENDING) {
             final int end = Math.min(count, start + MAX_PENDING);
             pending = 0;
-            counters.add(EngineCounters.FRAMES_RECEIVED, end - start);
             for (int i = start; i < end; i++) {
                 final int reason = processFrame(memory, descriptors, i, nowMillis);
                 if (reason != DropReason.NONE.ordinal()) {
-                    verdicts |= 1 << Verdict.DROP;
-                    counters.drop(reason);
-                    FrameDescriptors.setDrop(descriptors, i, reason);
+                    drop(descriptors, i, reason);
                 }
             }
             if (pending > 0) {
                 finishSynAcks(memory, nowMillis);
             }
+            finishAcks(memory, descriptors, currentEpochAcks, salts.currentK0(), salts.currentK1());
+            finishAcks(memory, descriptors, previousEpochAcks, salts.previousK0(), salts.previousK1());
+            authenticators.finish(memory, authK0, authK1);
+            counters.add(EngineCounters.FRAMES_RECEIVED, end - start);
         }
         return verdicts;
     }
@@ -186,7 +192,40 @@ public final class PacketEngine {
         pending = 0;
     }
 
-    /** Returns a drop reason ordinal, or {@code NONE} when the descriptor already holds a transmit verdict. */
+    private void drop(final MemorySegment descriptors, final int index, final int reason) {
+        verdicts |= 1 << Verdict.DROP;
+        counters.drop(reason);
+        FrameDescriptors.setDrop(descriptors, index, reason);
+    }
+
+    /**
+     * Checks the cookies of the burst's IPv4 ACKs queued under one salt, hashed together in SIMD lanes, and
+     * encapsulates each: marked when its cookie validates, unmarked otherwise (established traffic or a forgery: the
+     * backend decides).
+     */
+    private void finishAcks(final MemorySegment mem, final MemorySegment descriptors, final AckLanes lanes,
+                            final long k0, final long k1) {
+        final int count = lanes.count;
+        if (count == 0) {
+            return;
+        }
+        lanes.hashAll(k0, k1);
+        for (int p = 0; p < count; p++) {
+            final boolean valid = lanes.valid(p);
+            counters.increment(valid ? EngineCounters.ACKS_VALID : EngineCounters.ACKS_NOT_VALIDATED);
+            final int reason = encapsulate(mem, descriptors, lanes.index[p], lanes.frame[p], lanes.ip[p], false,
+                lanes.totalLength[p], lanes.tcp[p], lanes.flowHash[p], valid, true);
+            if (reason != DropReason.NONE.ordinal()) {
+                drop(descriptors, lanes.index[p], reason);
+            }
+        }
+        lanes.count = 0;
+    }
+
+    /**
+     * Returns a drop reason ordinal, or {@code NONE} when the descriptor holds a transmit verdict or the frame waits
+     * in lanes for one (given before {@link #process} returns).
+     */
     private int processFrame(final MemorySegment mem, final MemorySegment descriptors, final int index,
                              final long nowMillis) {
         final long frame = FrameDescriptors.address(descriptors, index);
@@ -301,19 +340,26 @@ public final class PacketEngine {
         final long addresses = Long.reverseBytes(addressesBe);
         final int ports = Integer.reverseBytes((int) (t0 >>> 32));
         if ((flags & (TcpHeader.ACK | TcpHeader.SYN | TcpHeader.RST)) == TcpHeader.ACK) {
-            final int seq = (int) t0;
-            final int ack = (int) (t1 >>> 32);
-            final boolean valid = SynCookie.validateV4(salts, addresses, ports, seq - 1, ack - 1) >= 0;
-            counters.increment(valid ? EngineCounters.ACKS_VALID : EngineCounters.ACKS_NOT_VALIDATED);
-            return encapsulate(mem, descriptors, index, frame, ip, false, totalLength, tcp,
-                FlowHash.v4(flowSeed, addresses, ports), valid);
+            final int cookie = (int) (t1 >>> 32) - 1;
+            final long flow = FlowHash.v4(flowSeed, addresses, ports);
+            final SaltSnapshot keys = salts;
+            final int bits = cookie & SynCookie.OPTION_MASK;
+            if (!keys.accepts(bits)) {
+                // An epoch bit naming an expired salt: no hash can validate it.
+                counters.increment(EngineCounters.ACKS_NOT_VALIDATED);
+                return encapsulate(mem, descriptors, index, frame, ip, false, totalLength, tcp, flow, false, false);
+            }
+            // Checked with the rest of the burst's ACKs, hashed together: see finishAcks.
+            (keys.isCurrent(bits) ? currentEpochAcks : previousEpochAcks).add(index, frame, ip, totalLength, tcp,
+                flow, addresses, ports, (int) t0 - 1, cookie);
+            return DropReason.NONE.ordinal();
         }
         if ((flags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == 0) {
             return DropReason.NO_ACK.ordinal();
         }
         counters.increment(EngineCounters.OTHER_FORWARDED);
         return encapsulate(mem, descriptors, index, frame, ip, false, totalLength, tcp,
-            FlowHash.v4(flowSeed, addresses, ports), false);
+            FlowHash.v4(flowSeed, addresses, ports), false, false);
     }
 
     /**
@@ -482,13 +528,13 @@ public final class PacketEngine {
             final int ack = TcpHeader.acknowledgment(mem, tcp);
             final boolean valid = SynCookie.validateV6(salts, a0, a1, a2, a3, ports, seq - 1, ack - 1) >= 0;
             counters.increment(valid ? EngineCounters.ACKS_VALID : EngineCounters.ACKS_NOT_VALIDATED);
-            return encapsulate(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow, valid);
+            return encapsulate(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow, valid, false);
         }
         if ((flags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == 0) {
             return DropReason.NO_ACK.ordinal();
         }
         counters.increment(EngineCounters.OTHER_FORWARDED);
-        return encapsulate(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow, false);
+        return encapsulate(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow, false, false);
     }
 
     /**
@@ -613,10 +659,14 @@ public final class PacketEngine {
     /**
      * Prepends the outer Ethernet, IP, UDP and {@link EncapHeader} headers in the frame's headroom, in place of its
      * Ethernet header, and points the descriptor at them. The client's IP packet is not touched.
+     *
+     * @param deferAuthenticator IPv4 only: queue the authenticator for {@link #authenticators} to compute with the
+     *                           burst's others, instead of computing it here
      */
     private int encapsulate(final MemorySegment mem, final MemorySegment descriptors, final int index,
                             final long frame, final long ip, final boolean innerV6, final int innerLength,
-                            final long tcp, final long flowHash, final boolean handshake) {
+                            final long tcp, final long flowHash, final boolean handshake,
+                            final boolean deferAuthenticator) {
         final BackendTable table = backends;
         if (table.size() == 0) {
             return DropReason.NO_BACKEND.ordinal();
@@ -635,11 +685,22 @@ public final class PacketEngine {
             handshake ? EncapHeader.FLAG_HANDSHAKE | Math.max(windowScale, 0) : 0);
         final long m0 = (Integer.reverseBytes(firstWord) & 0xffffffffL)
             | ((long) mem.get(LE32, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET) << 32);
-        final long authenticator = innerV6
-            ? SipHash.hash7(authK0, authK1, m0, mem.get(LE64, ip + 8), mem.get(LE64, ip + 16),
-                mem.get(LE64, ip + 24), mem.get(LE64, ip + 32), mem.get(LE64, tcp), 48L << 56)
-            : SipHash.hash4(authK0, authK1, m0, mem.get(LE64, ip + Ipv4Header.SOURCE_OFFSET), mem.get(LE64, tcp),
-                24L << 56);
+        final long authenticator;
+        if (innerV6) {
+            authenticator = SipHash.hash7(authK0, authK1, m0, mem.get(LE64, ip + 8), mem.get(LE64, ip + 16),
+                mem.get(LE64, ip + 24), mem.get(LE64, ip + 32), mem.get(LE64, tcp), 48L << 56);
+        } else {
+            final long addressWord = mem.get(LE64, ip + Ipv4Header.SOURCE_OFFSET);
+            final long portsSequence = mem.get(LE64, tcp);
+            if (deferAuthenticator) {
+                authenticator = 0;
+                authenticators.add(start + outerLength - EncapHeader.LENGTH + EncapHeader.AUTHENTICATOR_OFFSET, m0,
+                    addressWord, portsSequence);
+            } else {
+                authenticator = SipHash.hash4(authK0, authK1, m0, addressWord, portsSequence,
+                    AuthLanes.LAST_BLOCK_V4);
+            }
+        }
 
         final int udpLength = UdpHeader.LENGTH + EncapHeader.LENGTH + innerLength;
         final long outerIp = start + EthernetHeader.LENGTH;

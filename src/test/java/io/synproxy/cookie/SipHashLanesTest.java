@@ -28,4 +28,30 @@ class SipHashLanesTest {
             }
         }
     }
+
+    @Test
+    void everyLaneOfTheFourBlockHashMatchesTheScalarHash() {
+        final SplittableRandom random = new SplittableRandom(12);
+        for (int count = 1; count <= 64; count++) {
+            final int padded = SipHashLanes.paddedLength(count);
+            final long[] m0 = new long[padded];
+            final long[] m1 = new long[padded];
+            final long[] m2 = new long[padded];
+            final long[] last = new long[padded];
+            final long[] out = new long[padded];
+            for (int i = 0; i < count; i++) {
+                m0[i] = random.nextLong();
+                m1[i] = random.nextLong();
+                m2[i] = random.nextLong();
+                last[i] = random.nextLong();
+            }
+            final long k0 = random.nextLong();
+            final long k1 = random.nextLong();
+            SipHashLanes.hash4(k0, k1, m0, m1, m2, last, out, count);
+            for (int i = 0; i < count; i++) {
+                assertEquals(SipHash.hash4(k0, k1, m0[i], m1[i], m2[i], last[i]), out[i],
+                    "lane " + i + " of " + count);
+            }
+        }
+    }
 }

@@ -78,6 +78,8 @@ class SaltRotationTest {
             while (plane.total(EngineCounters.FRAMES_RECEIVED) < frames && System.nanoTime() < deadline) {
                 Thread.sleep(5);
             }
+            // Stopped first: the worker is then done with its last burst and the counters are final.
+            plane.close();
             assertEquals(frames, plane.total(EngineCounters.FRAMES_RECEIVED));
             return plane.total(counter);
         }
