@@ -34,6 +34,10 @@ public final class PortWorker implements Agent {
     private final int backendQueue;
     private final PacketEngine engine;
     private final LongSupplier clockMillis;
+    private static final long MILLIS_REFRESH_NANOS = 1_000_000L;
+    private long millis;
+    /** When {@link #millis} was read (System.nanoTime); set so the first burst reads it. */
+    private long millisReadAt = System.nanoTime() - MILLIS_REFRESH_NANOS;
     private final MemorySegment rx;
     private final TxBuffer toClient;
     private final TxBuffer toBackend;
@@ -138,7 +142,12 @@ public final class PortWorker implements Agent {
             publishIfDue(now, false);
             return 0;
         }
-        final int verdicts = engine.process(ALL_MEMORY, rx, received, clockMillis.getAsLong());
+        if (now - millisReadAt >= MILLIS_REFRESH_NANOS) {
+            // The wall clock is only for our TSval, which counts milliseconds: reading it once a millisecond will do.
+            millis = clockMillis.getAsLong();
+            millisReadAt = now;
+        }
+        final int verdicts = engine.process(ALL_MEMORY, rx, received, millis);
         if (verdicts == 1 << Verdict.TX_CLIENT && toClient.isEmpty()) {
             toClient.sendAll(rx, received);
         } else if (verdicts == 1 << Verdict.TX_BACKEND && toBackend.isEmpty()) {

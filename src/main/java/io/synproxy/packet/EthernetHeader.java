@@ -71,9 +71,10 @@ public final class EthernetHeader {
     /** Writes destination, source and EtherType of an untagged header. */
     public static void write(final MemorySegment segment, final long frame, final long destination,
                              final long source, final int etherType) {
-        putMac(segment, frame + DESTINATION_OFFSET, destination);
-        putMac(segment, frame + SOURCE_OFFSET, source);
-        segment.set(U16, frame + ETHER_TYPE_OFFSET, (short) etherType);
+        // 14 bytes in two stores: destination and the source's first two bytes, then the source's last four and the
+        // EtherType (MACs are the 48 low bits of their longs).
+        segment.set(Bytes.U64, frame, (destination << 16) | ((source >>> 32) & 0xffff));
+        segment.set(Bytes.U64, frame + 6, (source << 16) | (etherType & 0xffff));
     }
 
     public static String format(final long mac) {
