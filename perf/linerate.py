@@ -12,7 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SYNPROXY = os.path.join(ROOT, "scripts", "synproxy")
 BASELINE = os.path.join(ROOT, "target", "baseline-c", "baseline")
-SCENARIOS = ["syn-v4", "syn-v6", "ack-valid-v4", "ack-invalid-v4", "data-v4", "mix"]
+SCENARIOS = ["syn-v4", "syn-v6", "ack-valid-v4", "ack-valid-v6", "ack-invalid-v4", "data-v4", "mix"]
 EAL = ["--in-memory", "--no-telemetry", "--no-pci"]
 
 
