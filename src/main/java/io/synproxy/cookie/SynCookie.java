@@ -92,7 +92,15 @@ public final class SynCookie {
         return bitsWithParity | (V4_LENGTH << 56);
     }
 
-    /** The cookie from the IPv4 message's SipHash and its option bits. */
+    /**
+     * The IPv6 MAC message's last block (for {@link SipHashLanes#hash6}); blocks 0-3 are the addresses, block 4
+     * {@link #portsAndIsn}.
+     */
+    public static long finalBlockV6(final int bitsWithParity) {
+        return bitsWithParity | (V6_LENGTH << 56);
+    }
+
+    /** The cookie from the message's SipHash (IPv4 or IPv6) and its option bits. */
     public static int cookie(final long hash, final int bitsWithParity) {
         return ((int) (hash >>> (64 - MAC_BITS)) << MAC_SHIFT) | bitsWithParity;
     }
@@ -164,7 +172,7 @@ public final class SynCookie {
 
     private static int macV6(final long k0, final long k1, final long a0, final long a1, final long a2, final long a3,
                              final int ports, final int isn, final int bits) {
-        final long h = SipHash.hash6(k0, k1, a0, a1, a2, a3, portsAndIsn(ports, isn), bits | (V6_LENGTH << 56));
+        final long h = SipHash.hash6(k0, k1, a0, a1, a2, a3, portsAndIsn(ports, isn), finalBlockV6(bits));
         return (int) (h >>> (64 - MAC_BITS)) << MAC_SHIFT;
     }
 }

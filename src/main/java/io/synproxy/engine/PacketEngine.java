@@ -9,7 +9,6 @@ import static io.synproxy.packet.Bytes.U8;
 
 import io.synproxy.config.ProxyConfig;
 import io.synproxy.cookie.SaltSnapshot;
-import io.synproxy.cookie.SipHashLanes;
 import io.synproxy.cookie.SipHash;
 import io.synproxy.cookie.SynCookie;
 import io.synproxy.packet.Checksum;
@@ -70,20 +69,13 @@ public final class PacketEngine {
 
     private final NeighbourResponder neighbours;
 
-    /** IPv4 SYN-ACKs of the current burst waiting for their cookies: what finishing them needs, one lane each. */
+    /** Frames a burst is processed in, at most: the lanes below hold one each. */
     private static final int MAX_PENDING = 64;
-    private int pending;
     /** The verdicts given in the current {@link #process} call, one bit each ({@code 1 << verdict}). */
     private int verdicts;
-    private final long[] laneTcp = new long[MAX_PENDING];
-    private final int[] laneBits = new int[MAX_PENDING];
-    /** The SYN-ACK's checksum sum without the cookie and TSval, the only fields written in the second pass. */
-    private final long[] laneSum = new long[MAX_PENDING];
-    private final boolean[] laneTimestamps = new boolean[MAX_PENDING];
-    private final long[] laneAddresses = new long[SipHashLanes.paddedLength(MAX_PENDING)];
-    private final long[] lanePortsIsn = new long[SipHashLanes.paddedLength(MAX_PENDING)];
-    private final long[] laneFinal = new long[SipHashLanes.paddedLength(MAX_PENDING)];
-    private final long[] laneHash = new long[SipHashLanes.paddedLength(MAX_PENDING)];
+    /** SYN-ACKs of the current burst waiting for their cookies, by address family. */
+    private final SynLanes synAcksV4 = new SynLanes(MAX_PENDING);
+    private final SynLanes synAcksV6 = new SynLanes(MAX_PENDING);
     /** IPv4 ACKs of the current burst waiting for their cookie checks: by the salt their epoch bit names. */
     private final AckLanes currentEpochAcks = new AckLanes(MAX_PENDING);
     private final AckLanes previousEpochAcks = new AckLanes(MAX_PENDING);
@@ -159,16 +151,14 @@ public final class PacketEngine {
         verdicts = 0;
         for (int start = 0; start < count; start += MAX_PENDING) {
             final int end = Math.min(count, start + MAX_PENDING);
-            pending = 0;
             for (int i = start; i < end; i++) {
                 final int reason = processFrame(memory, descriptors, i, nowMillis);
                 if (reason != DropReason.NONE.ordinal()) {
                     drop(descriptors, i, reason);
                 }
             }
-            if (pending > 0) {
-                finishSynAcks(memory, nowMillis);
-            }
+            finishSynAcks(memory, synAcksV4, false, nowMillis);
+            finishSynAcks(memory, synAcksV6, true, nowMillis);
             finishAcks(memory, descriptors, currentEpochAcks, salts.currentK0(), salts.currentK1());
             finishAcks(memory, descriptors, previousEpochAcks, salts.previousK0(), salts.previousK1());
             authenticators.finish(memory, authK0, authK1);
@@ -181,15 +171,22 @@ public final class PacketEngine {
      * Completes the IPv4 SYN-ACKs of the burst: their cookies hashed together in SIMD lanes, then in each the
      * sequence number, TSval and checksum written. Everything else of those frames was written in the first pass.
      */
-    private void finishSynAcks(final MemorySegment mem, final long nowMillis) {
-        final SaltSnapshot keys = salts;
-        SipHashLanes.hash3(keys.currentK0(), keys.currentK1(), laneAddresses, lanePortsIsn, laneFinal, laneHash,
-            pending);
-        for (int p = 0; p < pending; p++) {
-            completeSynAck(mem, laneTcp[p], SynCookie.cookie(laneHash[p], laneBits[p]), laneTimestamps[p], nowMillis,
-                laneSum[p]);
+    private void finishSynAcks(final MemorySegment mem, final SynLanes lanes, final boolean v6,
+                               final long nowMillis) {
+        final int count = lanes.count;
+        if (count == 0) {
+            return;
         }
-        pending = 0;
+        final SaltSnapshot keys = salts;
+        if (v6) {
+            lanes.hashV6(keys.currentK0(), keys.currentK1());
+        } else {
+            lanes.hashV4(keys.currentK0(), keys.currentK1());
+        }
+        for (int p = 0; p < count; p++) {
+            completeSynAck(mem, lanes.tcp[p], lanes.cookie(p), lanes.timestamps[p], nowMillis, lanes.sum[p]);
+        }
+        lanes.count = 0;
     }
 
     private void drop(final MemorySegment descriptors, final int index, final int reason) {
@@ -426,14 +423,7 @@ public final class PacketEngine {
             timestamps, options.tsValue);
         // The cookie, and with it the sequence number, TSval and checksum, waits for the whole burst's cookies to be
         // hashed together.
-        final int p = pending++;
-        laneTcp[p] = tcpAt;
-        laneBits[p] = bits;
-        laneSum[p] = partialSum;
-        laneTimestamps[p] = timestamps;
-        laneAddresses[p] = Long.reverseBytes(addressesBe);
-        lanePortsIsn[p] = portsAndIsn;
-        laneFinal[p] = SynCookie.finalBlockV4(bits);
+        synAcksV4.addV4(tcpAt, bits, partialSum, timestamps, Long.reverseBytes(addressesBe), portsAndIsn);
         return transmitToClient(mem, descriptors, index, frame, outLength);
     }
 
@@ -506,8 +496,7 @@ public final class PacketEngine {
                 return reason;
             }
             final int isn = TcpHeader.sequence(mem, tcp);
-            final int bits = synOptionBits(flags, mssTableV6, DEFAULT_MSS_V6);
-            final int cookie = SynCookie.issueV6(salts, a0, a1, a2, a3, ports, isn, bits);
+            final int bits = SynCookie.withParity(salts, synOptionBits(flags, mssTableV6, DEFAULT_MSS_V6));
             final boolean timestamps = timestampsEnabled && options.timestamps;
             final int tcpOut = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits, timestamps);
             final int outLength = l2 + Ipv6Header.LENGTH + tcpOut;
@@ -518,8 +507,10 @@ public final class PacketEngine {
             Ipv6Header.write(mem, ip, 0, 0, tcpOut, Ipv6Header.NEXT_TCP, Ipv6Header.DEFAULT_HOP_LIMIT, vipHigh,
                 vipLow, clientHigh, clientLow);
             final long tcpAt = ip + Ipv6Header.LENGTH;
-            completeSynAck(mem, tcpAt, cookie, timestamps, nowMillis,
-                writeSynAckHeader(mem, tcpAt, ports, isn, bits, advertisedMssV6, pseudo, timestamps, options.tsValue));
+            final long partialSum = writeSynAckHeader(mem, tcpAt, ports, isn, bits, advertisedMssV6, pseudo,
+                timestamps, options.tsValue);
+            // The cookie, as for IPv4, waits for the burst's other IPv6 cookies: see finishSynAcks.
+            synAcksV6.addV6(tcpAt, bits, partialSum, timestamps, a0, a1, a2, a3, SynCookie.portsAndIsn(ports, isn));
             return transmitToClient(mem, descriptors, index, frame, outLength);
         }
         final long flow = FlowHash.v6(flowSeed, a0, a1, a2, a3, ports);
