@@ -168,8 +168,8 @@ public final class PacketEngine {
     }
 
     /**
-     * Completes the IPv4 SYN-ACKs of the burst: their cookies hashed together in SIMD lanes, then in each the
-     * sequence number, TSval and checksum written. Everything else of those frames was written in the first pass.
+     * Completes the SYN-ACKs of one address family in the burst: their cookies hashed together in SIMD lanes, then
+     * in each the sequence number, TSval and checksum written. Everything else was written in the first pass.
      */
     private void finishSynAcks(final MemorySegment mem, final SynLanes lanes, final boolean v6,
                                final long nowMillis) {
