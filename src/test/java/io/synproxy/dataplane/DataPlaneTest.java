@@ -78,6 +78,75 @@ class DataPlaneTest {
         assertEquals(17, frames, "14 SYN-ACKs, an ARP reply and 2 encapsulated packets left the port");
     }
 
+    /**
+     * Bursts that all go one way (32 SYNs, 32 frames to drop, 32 established ACKs, 32 SYNs) leave straight from the
+     * RX descriptors or are freed whole: every frame still comes out, or is counted as dropped, exactly once.
+     */
+    @Test
+    void wholeBurstsGoOutOrAreFreedWhole() throws Exception {
+        TestEal.init();
+        final Path fixtures = Path.of("src/test/resources/fixtures");
+        final Path in = dir.resolve("bursts.pcap");
+        try (io.synproxy.pcap.PcapWriter writer = new io.synproxy.pcap.PcapWriter(in)) {
+            long time = 1;
+            for (final String name : new String[] {"syn_v4_linux", "drop_not_vip", "ack_v4_established",
+                "syn_v4_curl"}) {
+                final byte[] frame;
+                try (io.synproxy.pcap.PcapReader reader = new io.synproxy.pcap.PcapReader(
+                    fixtures.resolve(name + ".pcap"))) {
+                    frame = reader.next().data();
+                }
+                for (int i = 0; i < 32; i++) {
+                    writer.write(time++, frame);
+                }
+            }
+        }
+        final Path out = dir.resolve("bursts-out.pcap");
+        final Path statsFile = dir.resolve("stats");
+        final ProxyConfig config = TestSupport.config(dir, TestSupport.BASE_CONFIG + """
+
+            [dataplane]
+            stats_file = "%s"
+
+            [[port]]
+            name = "edge"
+            device = "net_pcap_dp3,rx_pcap=%s,tx_pcap=%s"
+
+            [[worker]]
+            port = "edge"
+            core = 0
+            """.formatted(statsFile, in.toAbsolutePath(), out));
+        try (DataPlane plane = DataPlane.start(config, TestSupport.keys(config))) {
+            final long deadline = System.nanoTime() + 20_000_000_000L;
+            while (plane.total(EngineCounters.FRAMES_RECEIVED) < 128 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+        }
+        final Map<String, Long> counters = read(statsFile);
+        assertEquals(128L, counters.get("worker-0 rx-frames"));
+        assertEquals(64L, counters.get("worker-0 syn-ack-sent"));
+        assertEquals(32L, counters.get("worker-0 encapsulated"));
+        assertEquals(32L, counters.get("worker-0 dropped"));
+        assertEquals(0L, counters.get("worker-0 tx-dropped"));
+        assertEquals(96L, counters.get("port-edge tx-packets"));
+        int synAcks = 0;
+        int encapsulated = 0;
+        for (final String[] row : Tshark.fields(out, "ip.checksum.status", "tcp.checksum.status", "tcp.flags",
+            "udp.dstport")) {
+            assertTrue(row[0].contains("1") && !row[0].contains("0") && !row[0].contains("2"), "IPv4 checksum");
+            if (row[3].isEmpty()) {
+                assertEquals("1", row[1], "SYN-ACK TCP checksum");
+                assertEquals("0x0012", row[2], "a SYN-ACK");
+                synAcks++;
+            } else {
+                assertEquals("6080", row[3]);
+                encapsulated++;
+            }
+        }
+        assertEquals(64, synAcks);
+        assertEquals(32, encapsulated);
+    }
+
     @Test
     void twoWorkersOnTwoPortsRunOnTheirOwnCores() throws Exception {
         TestEal.init();
