@@ -26,19 +26,26 @@ public final class SipHashLanes {
     /** out[i] = SipHash-2-4(k0, k1; m0[i], m1[i], last[i]) for i < count (lanes past count compute garbage). */
     public static void hash3(final long k0, final long k1, final long[] m0, final long[] m1, final long[] last,
                              final long[] out, final int count) {
-        hash(k0, k1, m0, m1, m1, m1, m1, last, 3, out, count);
+        hash(k0, k1, m0, m1, m1, m1, m1, m1, last, 3, out, count);
     }
 
     /** out[i] = SipHash-2-4(k0, k1; m0[i], m1[i], m2[i], last[i]) for i < count. */
     public static void hash4(final long k0, final long k1, final long[] m0, final long[] m1, final long[] m2,
                              final long[] last, final long[] out, final int count) {
-        hash(k0, k1, m0, m1, m2, m2, m2, last, 4, out, count);
+        hash(k0, k1, m0, m1, m2, m2, m2, m2, last, 4, out, count);
     }
 
     /** out[i] = SipHash-2-4(k0, k1; m0[i], m1[i], m2[i], m3[i], m4[i], last[i]) for i < count. */
     public static void hash6(final long k0, final long k1, final long[] m0, final long[] m1, final long[] m2,
                              final long[] m3, final long[] m4, final long[] last, final long[] out, final int count) {
-        hash(k0, k1, m0, m1, m2, m3, m4, last, 6, out, count);
+        hash(k0, k1, m0, m1, m2, m3, m4, m4, last, 6, out, count);
+    }
+
+    /** out[i] = SipHash-2-4(k0, k1; m0[i] .. m5[i], last[i]) for i < count. */
+    public static void hash7(final long k0, final long k1, final long[] m0, final long[] m1, final long[] m2,
+                             final long[] m3, final long[] m4, final long[] m5, final long[] last, final long[] out,
+                             final int count) {
+        hash(k0, k1, m0, m1, m2, m3, m4, m5, last, 7, out, count);
     }
 
     /**
@@ -46,8 +53,8 @@ public final class SipHashLanes {
      * stays in this one method: vectors handed to a method the JIT does not inline are boxed on the heap.
      */
     private static void hash(final long k0, final long k1, final long[] m0, final long[] m1, final long[] m2,
-                             final long[] m3, final long[] m4, final long[] last, final int blocks,
-                             final long[] out, final int count) {
+                             final long[] m3, final long[] m4, final long[] m5, final long[] last,
+                             final int blocks, final long[] out, final int count) {
         for (int i = 0; i < count; i += LANES) {
             LongVector v0 = LongVector.broadcast(SPECIES, 0x736f6d6570736575L ^ k0);
             LongVector v1 = LongVector.broadcast(SPECIES, 0x646f72616e646f6dL ^ k1);
@@ -55,7 +62,7 @@ public final class SipHashLanes {
             LongVector v3 = LongVector.broadcast(SPECIES, 0x7465646279746573L ^ k1);
             for (int block = 0; block < blocks; block++) {
                 final long[] source = block == blocks - 1 ? last
-                    : block == 0 ? m0 : block == 1 ? m1 : block == 2 ? m2 : block == 3 ? m3 : m4;
+                    : block == 0 ? m0 : block == 1 ? m1 : block == 2 ? m2 : block == 3 ? m3 : block == 4 ? m4 : m5;
                 final LongVector m = LongVector.fromArray(SPECIES, source, i);
                 v3 = v3.lanewise(VectorOperators.XOR, m);
                 for (int r = 0; r < 2; r++) {

@@ -4,65 +4,100 @@ import io.synproxy.cookie.SipHashLanes;
 import io.synproxy.cookie.SynCookie;
 
 /**
- * IPv4 ACKs of one burst waiting for their cookies to be checked, one lane each, all checked under one salt: their
- * SipHashes run together in SIMD lanes ({@link SipHashLanes#hash3}), then each is encapsulated. What the check and the
- * encapsulation need is kept as primitives, one array per field.
+ * ACKs of one burst and one address family waiting for their cookies to be checked, one lane each, all checked under
+ * one salt: their SipHashes run together in SIMD lanes ({@link SipHashLanes}), then each is encapsulated. What the
+ * check and the encapsulation need is kept as primitives, one array per field. IPv4 messages are three blocks
+ * (addresses, ports and ISN, last), IPv6 six (four address words, ports and ISN, last), as {@link SynCookie} hashes
+ * them.
  */
 final class AckLanes {
+    /** Whether these are IPv6 ACKs. */
+    final boolean v6;
     final int[] index;
     final long[] frame;
     final long[] ip;
-    final int[] totalLength;
+    /** The IP packet's length (IPv4 total length, or IPv6 header plus payload). */
+    final int[] ipLength;
     final long[] tcp;
     final long[] flowHash;
     /** The MAC bits the ACK's cookie carries (the option bits masked off). */
     final int[] mac;
-    final long[] addresses;
-    final long[] portsAndIsn;
-    final long[] finalBlock;
-    final long[] hash;
+    private final long[] m0;
+    private final long[] m1;
+    private final long[] m2;
+    private final long[] m3;
+    private final long[] m4;
+    private final long[] last;
+    private final long[] hash;
     int count;
 
-    AckLanes(final int capacity) {
+    AckLanes(final int capacity, final boolean v6) {
+        this.v6 = v6;
         index = new int[capacity];
         frame = new long[capacity];
         ip = new long[capacity];
-        totalLength = new int[capacity];
+        ipLength = new int[capacity];
         tcp = new long[capacity];
         flowHash = new long[capacity];
         mac = new int[capacity];
         final int padded = SipHashLanes.paddedLength(capacity);
-        addresses = new long[padded];
-        portsAndIsn = new long[padded];
-        finalBlock = new long[padded];
+        m0 = new long[padded];
+        m1 = new long[padded];
+        m2 = new long[padded];
+        m3 = new long[padded];
+        m4 = new long[padded];
+        last = new long[padded];
         hash = new long[padded];
     }
 
     /**
-     * Queues an ACK.
+     * Queues an ACK: where it is, and its cookie.
      *
      * @param cookie the acknowledgment number minus one
-     * @param clientIsn the sequence number minus one
      */
-    void add(final int frameIndex, final long frameAddress, final long ipAddress, final int ipLength,
-             final long tcpAddress, final long flow, final long addressWord, final int ports, final int clientIsn,
-             final int cookie) {
+    private int add(final int frameIndex, final long frameAddress, final long ipAddress, final int length,
+                    final long tcpAddress, final long flow, final int cookie) {
         final int p = count++;
         index[p] = frameIndex;
         frame[p] = frameAddress;
         ip[p] = ipAddress;
-        totalLength[p] = ipLength;
+        ipLength[p] = length;
         tcp[p] = tcpAddress;
         flowHash[p] = flow;
         mac[p] = cookie & ~SynCookie.OPTION_MASK;
-        addresses[p] = addressWord;
-        portsAndIsn[p] = SynCookie.portsAndIsn(ports, clientIsn);
-        finalBlock[p] = SynCookie.finalBlockV4(cookie & SynCookie.OPTION_MASK);
+        return p;
+    }
+
+    /** Queues an IPv4 ACK; {@code clientIsn} is its sequence number minus one. */
+    void addV4(final int frameIndex, final long frameAddress, final long ipAddress, final int length,
+               final long tcpAddress, final long flow, final long addressWord, final int ports, final int clientIsn,
+               final int cookie) {
+        final int p = add(frameIndex, frameAddress, ipAddress, length, tcpAddress, flow, cookie);
+        m0[p] = addressWord;
+        m1[p] = SynCookie.portsAndIsn(ports, clientIsn);
+        last[p] = SynCookie.finalBlockV4(cookie & SynCookie.OPTION_MASK);
+    }
+
+    /** Queues an IPv6 ACK; {@code a0..a3} are its addresses as {@link SynCookie#validateV6} takes them. */
+    void addV6(final int frameIndex, final long frameAddress, final long ipAddress, final int length,
+               final long tcpAddress, final long flow, final long a0, final long a1, final long a2, final long a3,
+               final int ports, final int clientIsn, final int cookie) {
+        final int p = add(frameIndex, frameAddress, ipAddress, length, tcpAddress, flow, cookie);
+        m0[p] = a0;
+        m1[p] = a1;
+        m2[p] = a2;
+        m3[p] = a3;
+        m4[p] = SynCookie.portsAndIsn(ports, clientIsn);
+        last[p] = SynCookie.finalBlockV6(cookie & SynCookie.OPTION_MASK);
     }
 
     /** Hashes every queued ACK's message under one key; then {@link #valid} answers for each. */
     void hashAll(final long k0, final long k1) {
-        SipHashLanes.hash3(k0, k1, addresses, portsAndIsn, finalBlock, hash, count);
+        if (v6) {
+            SipHashLanes.hash6(k0, k1, m0, m1, m2, m3, m4, last, hash, count);
+        } else {
+            SipHashLanes.hash3(k0, k1, m0, m1, last, hash, count);
+        }
     }
 
     boolean valid(final int p) {

@@ -76,11 +76,14 @@ public final class PacketEngine {
     /** SYN-ACKs of the current burst waiting for their cookies, by address family. */
     private final SynLanes synAcksV4 = new SynLanes(MAX_PENDING);
     private final SynLanes synAcksV6 = new SynLanes(MAX_PENDING);
-    /** IPv4 ACKs of the current burst waiting for their cookie checks: by the salt their epoch bit names. */
-    private final AckLanes currentEpochAcks = new AckLanes(MAX_PENDING);
-    private final AckLanes previousEpochAcks = new AckLanes(MAX_PENDING);
-    /** Authenticators of the burst's encapsulated IPv4 ACKs, computed together once their marks are known. */
-    private final AuthLanes authenticators = new AuthLanes(MAX_PENDING);
+    /** ACKs of the current burst waiting for their cookie checks: by family and the salt their epoch bit names. */
+    private final AckLanes currentEpochAcksV4 = new AckLanes(MAX_PENDING, false);
+    private final AckLanes previousEpochAcksV4 = new AckLanes(MAX_PENDING, false);
+    private final AckLanes currentEpochAcksV6 = new AckLanes(MAX_PENDING, true);
+    private final AckLanes previousEpochAcksV6 = new AckLanes(MAX_PENDING, true);
+    /** Authenticators of the burst's encapsulated ACKs, computed together once their marks are known. */
+    private final AuthLanes authenticatorsV4 = new AuthLanes(MAX_PENDING, false);
+    private final AuthLanes authenticatorsV6 = new AuthLanes(MAX_PENDING, true);
     private SaltSnapshot salts;
     private BackendTable backends;
     /** The receiving port's MAC (ARP and ND replies), or -1: unknown, answer only requests sent to us directly. */
@@ -159,9 +162,13 @@ public final class PacketEngine {
             }
             finishSynAcks(memory, synAcksV4, false, nowMillis);
             finishSynAcks(memory, synAcksV6, true, nowMillis);
-            finishAcks(memory, descriptors, currentEpochAcks, salts.currentK0(), salts.currentK1());
-            finishAcks(memory, descriptors, previousEpochAcks, salts.previousK0(), salts.previousK1());
-            authenticators.finish(memory, authK0, authK1);
+            final SaltSnapshot keys = salts;
+            finishAcks(memory, descriptors, currentEpochAcksV4, keys.currentK0(), keys.currentK1());
+            finishAcks(memory, descriptors, previousEpochAcksV4, keys.previousK0(), keys.previousK1());
+            finishAcks(memory, descriptors, currentEpochAcksV6, keys.currentK0(), keys.currentK1());
+            finishAcks(memory, descriptors, previousEpochAcksV6, keys.previousK0(), keys.previousK1());
+            authenticatorsV4.finish(memory, authK0, authK1);
+            authenticatorsV6.finish(memory, authK0, authK1);
             counters.add(EngineCounters.FRAMES_RECEIVED, end - start);
         }
         return verdicts;
@@ -196,7 +203,7 @@ public final class PacketEngine {
     }
 
     /**
-     * Checks the cookies of the burst's IPv4 ACKs queued under one salt, hashed together in SIMD lanes, and
+     * Checks the cookies of the burst's ACKs of one family queued under one salt, hashed together in SIMD lanes, and
      * encapsulates each: marked when its cookie validates, unmarked otherwise (established traffic or a forgery: the
      * backend decides).
      */
@@ -210,8 +217,8 @@ public final class PacketEngine {
         for (int p = 0; p < count; p++) {
             final boolean valid = lanes.valid(p);
             counters.increment(valid ? EngineCounters.ACKS_VALID : EngineCounters.ACKS_NOT_VALIDATED);
-            final int reason = encapsulate(mem, descriptors, lanes.index[p], lanes.frame[p], lanes.ip[p], false,
-                lanes.totalLength[p], lanes.tcp[p], lanes.flowHash[p], valid, true);
+            final int reason = encapsulate(mem, descriptors, lanes.index[p], lanes.frame[p], lanes.ip[p], lanes.v6,
+                lanes.ipLength[p], lanes.tcp[p], lanes.flowHash[p], valid, true);
             if (reason != DropReason.NONE.ordinal()) {
                 drop(descriptors, lanes.index[p], reason);
             }
@@ -347,8 +354,8 @@ public final class PacketEngine {
                 return encapsulate(mem, descriptors, index, frame, ip, false, totalLength, tcp, flow, false, false);
             }
             // Checked with the rest of the burst's ACKs, hashed together: see finishAcks.
-            (keys.isCurrent(bits) ? currentEpochAcks : previousEpochAcks).add(index, frame, ip, totalLength, tcp,
-                flow, addresses, ports, (int) t0 - 1, cookie);
+            (keys.isCurrent(bits) ? currentEpochAcksV4 : previousEpochAcksV4).addV4(index, frame, ip, totalLength,
+                tcp, flow, addresses, ports, (int) t0 - 1, cookie);
             return DropReason.NONE.ordinal();
         }
         if ((flags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == 0) {
@@ -515,11 +522,17 @@ public final class PacketEngine {
         }
         final long flow = FlowHash.v6(flowSeed, a0, a1, a2, a3, ports);
         if ((flags & (TcpHeader.ACK | TcpHeader.SYN | TcpHeader.RST)) == TcpHeader.ACK) {
-            final int seq = TcpHeader.sequence(mem, tcp);
-            final int ack = TcpHeader.acknowledgment(mem, tcp);
-            final boolean valid = SynCookie.validateV6(salts, a0, a1, a2, a3, ports, seq - 1, ack - 1) >= 0;
-            counters.increment(valid ? EngineCounters.ACKS_VALID : EngineCounters.ACKS_NOT_VALIDATED);
-            return encapsulate(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow, valid, false);
+            final int cookie = TcpHeader.acknowledgment(mem, tcp) - 1;
+            final SaltSnapshot keys = salts;
+            final int bits = cookie & SynCookie.OPTION_MASK;
+            if (!keys.accepts(bits)) {
+                counters.increment(EngineCounters.ACKS_NOT_VALIDATED);
+                return encapsulate(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow, false, false);
+            }
+            // Checked with the rest of the burst's IPv6 ACKs, hashed together: see finishAcks.
+            (keys.isCurrent(bits) ? currentEpochAcksV6 : previousEpochAcksV6).addV6(index, frame, ip, packetLength,
+                tcp, flow, a0, a1, a2, a3, ports, TcpHeader.sequence(mem, tcp) - 1, cookie);
+            return DropReason.NONE.ordinal();
         }
         if ((flags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == 0) {
             return DropReason.NO_ACK.ordinal();
@@ -651,8 +664,8 @@ public final class PacketEngine {
      * Prepends the outer Ethernet, IP, UDP and {@link EncapHeader} headers in the frame's headroom, in place of its
      * Ethernet header, and points the descriptor at them. The client's IP packet is not touched.
      *
-     * @param deferAuthenticator IPv4 only: queue the authenticator for {@link #authenticators} to compute with the
-     *                           burst's others, instead of computing it here
+     * @param deferAuthenticator queue the authenticator for {@link #authenticatorsV4} or {@link #authenticatorsV6} to
+     *                           compute with the burst's others, instead of computing it here
      */
     private int encapsulate(final MemorySegment mem, final MemorySegment descriptors, final int index,
                             final long frame, final long ip, final boolean innerV6, final int innerLength,
@@ -676,17 +689,26 @@ public final class PacketEngine {
             handshake ? EncapHeader.FLAG_HANDSHAKE | Math.max(windowScale, 0) : 0);
         final long m0 = (Integer.reverseBytes(firstWord) & 0xffffffffL)
             | ((long) mem.get(LE32, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET) << 32);
+        final long authenticatorAt = start + outerLength - EncapHeader.LENGTH + EncapHeader.AUTHENTICATOR_OFFSET;
+        final long portsSequence = mem.get(LE64, tcp);
         final long authenticator;
         if (innerV6) {
-            authenticator = SipHash.hash7(authK0, authK1, m0, mem.get(LE64, ip + 8), mem.get(LE64, ip + 16),
-                mem.get(LE64, ip + 24), mem.get(LE64, ip + 32), mem.get(LE64, tcp), 48L << 56);
-        } else {
-            final long addressWord = mem.get(LE64, ip + Ipv4Header.SOURCE_OFFSET);
-            final long portsSequence = mem.get(LE64, tcp);
+            final long a0 = mem.get(LE64, ip + 8);
+            final long a1 = mem.get(LE64, ip + 16);
+            final long a2 = mem.get(LE64, ip + 24);
+            final long a3 = mem.get(LE64, ip + 32);
             if (deferAuthenticator) {
                 authenticator = 0;
-                authenticators.add(start + outerLength - EncapHeader.LENGTH + EncapHeader.AUTHENTICATOR_OFFSET, m0,
-                    addressWord, portsSequence);
+                authenticatorsV6.addV6(authenticatorAt, m0, a0, a1, a2, a3, portsSequence);
+            } else {
+                authenticator = SipHash.hash7(authK0, authK1, m0, a0, a1, a2, a3, portsSequence,
+                    AuthLanes.LAST_BLOCK_V6);
+            }
+        } else {
+            final long addressWord = mem.get(LE64, ip + Ipv4Header.SOURCE_OFFSET);
+            if (deferAuthenticator) {
+                authenticator = 0;
+                authenticatorsV4.addV4(authenticatorAt, m0, addressWord, portsSequence);
             } else {
                 authenticator = SipHash.hash4(authK0, authK1, m0, addressWord, portsSequence,
                     AuthLanes.LAST_BLOCK_V4);

@@ -78,4 +78,28 @@ class SipHashLanesTest {
             }
         }
     }
+
+    @Test
+    void everyLaneOfTheSevenBlockHashMatchesTheScalarHash() {
+        final SplittableRandom random = new SplittableRandom(14);
+        for (int count = 1; count <= 64; count++) {
+            final int padded = SipHashLanes.paddedLength(count);
+            final long[][] m = new long[6][padded];
+            final long[] last = new long[padded];
+            final long[] out = new long[padded];
+            for (int i = 0; i < count; i++) {
+                for (final long[] block : m) {
+                    block[i] = random.nextLong();
+                }
+                last[i] = random.nextLong();
+            }
+            final long k0 = random.nextLong();
+            final long k1 = random.nextLong();
+            SipHashLanes.hash7(k0, k1, m[0], m[1], m[2], m[3], m[4], m[5], last, out, count);
+            for (int i = 0; i < count; i++) {
+                assertEquals(SipHash.hash7(k0, k1, m[0][i], m[1][i], m[2][i], m[3][i], m[4][i], m[5][i], last[i]),
+                    out[i], "lane " + i + " of " + count);
+            }
+        }
+    }
 }
