@@ -5,10 +5,10 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * SipHash-2-4 of many short messages at once, one message per SIMD lane (8 with AVX-512): the IPv4 cookie's
- * three-block message for a whole burst of SYNs. Scalar SipHash is bound by the ALUs here (two interleaved hashes gain
- * only 20%); the lanes do 8 hashes for little more than the cost of one (measured: 2.3 ns per hash against 13).
- * Results are bit-identical to {@link SipHash#hash3}, which tests check.
+ * SipHash-2-4 of many short messages at once, one message per SIMD lane (8 with AVX-512): a burst's cookies (IPv4:
+ * three blocks, IPv6: six) and encapsulation authenticators (four, seven). Scalar SipHash is bound by the ALUs here
+ * (two interleaved hashes gain only 20%); the lanes do 8 hashes for little more than the cost of one (measured: 2.3
+ * ns per IPv4 cookie against 13). Results are bit-identical to {@link SipHash}'s, which tests check for every width.
  */
 public final class SipHashLanes {
     private static final VectorSpecies<Long> SPECIES = LongVector.SPECIES_PREFERRED;
