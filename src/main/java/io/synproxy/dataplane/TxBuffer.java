@@ -47,6 +47,21 @@ final class TxBuffer {
      * flood case, where every frame of a burst goes the same way, skips the copy into this buffer.
      */
     int sendAll(final MemorySegment descriptors, final int frameCount) {
+        return send(descriptors, frameCount);
+    }
+
+    /** Sends if a burst is ready, the oldest frame is due, or {@code force}; returns the number sent. */
+    int flush(final long nowNanos, final boolean force) {
+        if (count == 0 || (count < PortWorker.BURST && !force && nowNanos - oldestNanos < DRAIN_NANOS)) {
+            return 0;
+        }
+        final int sent = send(frames, count);
+        count = 0;
+        return sent;
+    }
+
+    /** Hands frames to the TX queue; what it refuses is freed and counted. */
+    private int send(final MemorySegment descriptors, final int frameCount) {
         final int sent = Shim.txBurst(port, queue, descriptors, frameCount);
         if (sent < frameCount) {
             final int unsent = frameCount - sent;
@@ -55,23 +70,6 @@ final class TxBuffer {
             Shim.free(refused, unsent);
             dropped += unsent;
         }
-        return sent;
-    }
-
-    /** Sends if a burst is ready, the oldest frame is due, or {@code force}; returns the number sent. */
-    int flush(final long nowNanos, final boolean force) {
-        if (count == 0 || (count < PortWorker.BURST && !force && nowNanos - oldestNanos < DRAIN_NANOS)) {
-            return 0;
-        }
-        final int sent = Shim.txBurst(port, queue, frames, count);
-        if (sent < count) {
-            final int unsent = count - sent;
-            MemorySegment.copy(frames, (long) sent * FrameDescriptors.SIZE, refused, 0,
-                (long) unsent * FrameDescriptors.SIZE);
-            Shim.free(refused, unsent);
-            dropped += unsent;
-        }
-        count = 0;
         return sent;
     }
 

@@ -1,11 +1,10 @@
 package io.synproxy.engine;
 
-import io.synproxy.cookie.SipHashLanes;
 import io.synproxy.cookie.SynCookie;
 
 /**
  * ACKs of one burst and one address family waiting for their cookies to be checked, one lane each, all checked under
- * one salt: their SipHashes run together in SIMD lanes ({@link SipHashLanes}), then each is encapsulated. What the
+ * one salt: their SipHashes run together in SIMD lanes ({@link LaneMessages}), then each is encapsulated. What the
  * check and the encapsulation need is kept as primitives, one array per field. IPv4 messages are three blocks
  * (addresses, ports and ISN, last), IPv6 six (four address words, ports and ISN, last), as {@link SynCookie} hashes
  * them.
@@ -22,13 +21,7 @@ final class AckLanes {
     final long[] flowHash;
     /** The MAC bits the ACK's cookie carries (the option bits masked off). */
     final int[] mac;
-    private final long[] m0;
-    private final long[] m1;
-    private final long[] m2;
-    private final long[] m3;
-    private final long[] m4;
-    private final long[] last;
-    private final long[] hash;
+    private final LaneMessages messages;
     int count;
 
     AckLanes(final int capacity, final boolean v6) {
@@ -40,14 +33,7 @@ final class AckLanes {
         tcp = new long[capacity];
         flowHash = new long[capacity];
         mac = new int[capacity];
-        final int padded = SipHashLanes.paddedLength(capacity);
-        m0 = new long[padded];
-        m1 = new long[padded];
-        m2 = new long[padded];
-        m3 = new long[padded];
-        m4 = new long[padded];
-        last = new long[padded];
-        hash = new long[padded];
+        messages = new LaneMessages(capacity, v6 ? 6 : 3);
     }
 
     /**
@@ -73,9 +59,9 @@ final class AckLanes {
                final long tcpAddress, final long flow, final long addressWord, final int ports, final int clientIsn,
                final int cookie) {
         final int p = add(frameIndex, frameAddress, ipAddress, length, tcpAddress, flow, cookie);
-        m0[p] = addressWord;
-        m1[p] = SynCookie.portsAndIsn(ports, clientIsn);
-        last[p] = SynCookie.finalBlockV4(cookie & SynCookie.OPTION_MASK);
+        messages.m0[p] = addressWord;
+        messages.m1[p] = SynCookie.portsAndIsn(ports, clientIsn);
+        messages.last[p] = SynCookie.finalBlockV4(cookie & SynCookie.OPTION_MASK);
     }
 
     /** Queues an IPv6 ACK; {@code a0..a3} are its addresses as {@link SynCookie#validateV6} takes them. */
@@ -83,24 +69,20 @@ final class AckLanes {
                final long tcpAddress, final long flow, final long a0, final long a1, final long a2, final long a3,
                final int ports, final int clientIsn, final int cookie) {
         final int p = add(frameIndex, frameAddress, ipAddress, length, tcpAddress, flow, cookie);
-        m0[p] = a0;
-        m1[p] = a1;
-        m2[p] = a2;
-        m3[p] = a3;
-        m4[p] = SynCookie.portsAndIsn(ports, clientIsn);
-        last[p] = SynCookie.finalBlockV6(cookie & SynCookie.OPTION_MASK);
+        messages.m0[p] = a0;
+        messages.m1[p] = a1;
+        messages.m2[p] = a2;
+        messages.m3[p] = a3;
+        messages.m4[p] = SynCookie.portsAndIsn(ports, clientIsn);
+        messages.last[p] = SynCookie.finalBlockV6(cookie & SynCookie.OPTION_MASK);
     }
 
     /** Hashes every queued ACK's message under one key; then {@link #valid} answers for each. */
     void hashAll(final long k0, final long k1) {
-        if (v6) {
-            SipHashLanes.hash6(k0, k1, m0, m1, m2, m3, m4, last, hash, count);
-        } else {
-            SipHashLanes.hash3(k0, k1, m0, m1, last, hash, count);
-        }
+        messages.hash(k0, k1, count);
     }
 
     boolean valid(final int p) {
-        return SynCookie.cookie(hash[p], 0) == mac[p];
+        return SynCookie.cookie(messages.hash[p], 0) == mac[p];
     }
 }

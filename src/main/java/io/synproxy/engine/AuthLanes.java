@@ -2,13 +2,12 @@ package io.synproxy.engine;
 
 import static io.synproxy.packet.Bytes.U64;
 
-import io.synproxy.cookie.SipHashLanes;
 import java.lang.foreign.MemorySegment;
 
 /**
  * Encapsulated frames of one burst and one inner address family whose authenticator is still to be computed: the
- * SipHashes of all of them run together in SIMD lanes, then each is written into its encapsulation header. Nothing
- * else in the frame depends on it (the outer UDP checksum is zero). The message is the encapsulation header's first
+ * SipHashes of all of them run together in SIMD lanes ({@link LaneMessages}), then each is written into its
+ * encapsulation header. Nothing else in the frame depends on it (the outer UDP checksum is zero). The message is the encapsulation header's first
  * word with the acknowledgment number, the inner addresses, then ports and sequence number: 24 bytes for IPv4 (four
  * blocks with the last), 48 for IPv6 (seven).
  */
@@ -18,40 +17,23 @@ final class AuthLanes {
     /** The IPv6 message's last block: 48 bytes. */
     static final long LAST_BLOCK_V6 = 48L << 56;
 
-    private final boolean v6;
     private final long[] at;
-    private final long[] m0;
-    private final long[] m1;
-    private final long[] m2;
-    private final long[] m3;
-    private final long[] m4;
-    private final long[] m5;
-    private final long[] last;
-    private final long[] hash;
+    private final LaneMessages messages;
     private int count;
 
     AuthLanes(final int capacity, final boolean v6) {
-        this.v6 = v6;
         at = new long[capacity];
-        final int padded = SipHashLanes.paddedLength(capacity);
-        m0 = new long[padded];
-        m1 = new long[padded];
-        m2 = new long[padded];
-        m3 = new long[padded];
-        m4 = new long[padded];
-        m5 = new long[padded];
-        last = new long[padded];
-        java.util.Arrays.fill(last, v6 ? LAST_BLOCK_V6 : LAST_BLOCK_V4);
-        hash = new long[padded];
+        messages = new LaneMessages(capacity, v6 ? 7 : 4);
+        java.util.Arrays.fill(messages.last, v6 ? LAST_BLOCK_V6 : LAST_BLOCK_V4);
     }
 
     /** Queues an IPv4 authenticator: {@code address} is where it goes, the blocks are its message. */
     void addV4(final long address, final long block0, final long addressWord, final long portsSequence) {
         final int p = count++;
         at[p] = address;
-        m0[p] = block0;
-        m1[p] = addressWord;
-        m2[p] = portsSequence;
+        messages.m0[p] = block0;
+        messages.m1[p] = addressWord;
+        messages.m2[p] = portsSequence;
     }
 
     /** Queues an IPv6 authenticator: the header word, the four address words, ports and sequence. */
@@ -59,12 +41,12 @@ final class AuthLanes {
                final long portsSequence) {
         final int p = count++;
         at[p] = address;
-        m0[p] = block0;
-        m1[p] = a0;
-        m2[p] = a1;
-        m3[p] = a2;
-        m4[p] = a3;
-        m5[p] = portsSequence;
+        messages.m0[p] = block0;
+        messages.m1[p] = a0;
+        messages.m2[p] = a1;
+        messages.m3[p] = a2;
+        messages.m4[p] = a3;
+        messages.m5[p] = portsSequence;
     }
 
     /** Hashes every queued message under the proxy-backend key and writes each authenticator in place. */
@@ -72,13 +54,9 @@ final class AuthLanes {
         if (count == 0) {
             return;
         }
-        if (v6) {
-            SipHashLanes.hash7(k0, k1, m0, m1, m2, m3, m4, m5, last, hash, count);
-        } else {
-            SipHashLanes.hash4(k0, k1, m0, m1, m2, last, hash, count);
-        }
+        messages.hash(k0, k1, count);
         for (int p = 0; p < count; p++) {
-            mem.set(U64, at[p], hash[p]);
+            mem.set(U64, at[p], messages.hash[p]);
         }
         count = 0;
     }

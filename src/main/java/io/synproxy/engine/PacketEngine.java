@@ -74,8 +74,8 @@ public final class PacketEngine {
     /** The verdicts given in the current {@link #process} call, one bit each ({@code 1 << verdict}). */
     private int verdicts;
     /** SYN-ACKs of the current burst waiting for their cookies, by address family. */
-    private final SynLanes synAcksV4 = new SynLanes(MAX_PENDING);
-    private final SynLanes synAcksV6 = new SynLanes(MAX_PENDING);
+    private final SynLanes synAcksV4 = new SynLanes(MAX_PENDING, false);
+    private final SynLanes synAcksV6 = new SynLanes(MAX_PENDING, true);
     /** ACKs of the current burst waiting for their cookie checks: by family and the salt their epoch bit names. */
     private final AckLanes currentEpochAcksV4 = new AckLanes(MAX_PENDING, false);
     private final AckLanes previousEpochAcksV4 = new AckLanes(MAX_PENDING, false);
@@ -160,8 +160,8 @@ public final class PacketEngine {
                     drop(descriptors, i, reason);
                 }
             }
-            finishSynAcks(memory, synAcksV4, false, nowMillis);
-            finishSynAcks(memory, synAcksV6, true, nowMillis);
+            finishSynAcks(memory, synAcksV4, nowMillis);
+            finishSynAcks(memory, synAcksV6, nowMillis);
             final SaltSnapshot keys = salts;
             finishAcks(memory, descriptors, currentEpochAcksV4, keys.currentK0(), keys.currentK1());
             finishAcks(memory, descriptors, previousEpochAcksV4, keys.previousK0(), keys.previousK1());
@@ -178,18 +178,13 @@ public final class PacketEngine {
      * Completes the SYN-ACKs of one address family in the burst: their cookies hashed together in SIMD lanes, then
      * in each the sequence number, TSval and checksum written. Everything else was written in the first pass.
      */
-    private void finishSynAcks(final MemorySegment mem, final SynLanes lanes, final boolean v6,
-                               final long nowMillis) {
+    private void finishSynAcks(final MemorySegment mem, final SynLanes lanes, final long nowMillis) {
         final int count = lanes.count;
         if (count == 0) {
             return;
         }
         final SaltSnapshot keys = salts;
-        if (v6) {
-            lanes.hashV6(keys.currentK0(), keys.currentK1());
-        } else {
-            lanes.hashV4(keys.currentK0(), keys.currentK1());
-        }
+        lanes.hashAll(keys.currentK0(), keys.currentK1());
         for (int p = 0; p < count; p++) {
             completeSynAck(mem, lanes.tcp[p], lanes.cookie(p), lanes.timestamps[p], nowMillis, lanes.sum[p]);
         }
