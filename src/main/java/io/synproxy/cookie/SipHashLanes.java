@@ -79,6 +79,8 @@ public final class SipHashLanes {
                 }
                 v0 = v0.lanewise(VectorOperators.XOR, m);
             }
+            // The finalisation's rounds are the compression's, written out again on purpose: a helper taking the
+            // four vectors would box them (the JIT does not inline it reliably), costing an allocation a call.
             v2 = v2.lanewise(VectorOperators.XOR, 0xff);
             for (int r = 0; r < 4; r++) {
                 v0 = v0.add(v1);

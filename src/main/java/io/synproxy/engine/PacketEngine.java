@@ -285,15 +285,14 @@ public final class PacketEngine {
         final long w0 = mem.get(U64, ip);                        // version+IHL, TOS, length | id, flags+fragment
         final long w1 = mem.get(U64, ip + Ipv4Header.TTL_OFFSET); // TTL, protocol, checksum | source
         final int destination = mem.get(U32, ip + Ipv4Header.DESTINATION_OFFSET);
-        final int versionIhl = (int) (w0 >>> 56);
-        final int ihl = (versionIhl & 0x0f) << 2;
-        if (versionIhl >>> 4 != 4 || ihl < Ipv4Header.MIN_LENGTH) {
+        final int ihl = Ipv4Header.headerLength(w0);
+        if (Ipv4Header.version(w0) != 4 || ihl < Ipv4Header.MIN_LENGTH) {
             return DropReason.BAD_IP_HEADER.ordinal();
         }
         if (length < l2 + ihl) {
             return DropReason.TRUNCATED.ordinal();
         }
-        final int totalLength = (int) (w0 >>> 32) & 0xffff;
+        final int totalLength = Ipv4Header.totalLength(w0);
         if (totalLength < ihl) {
             return DropReason.BAD_IP_LENGTH.ordinal();
         }
@@ -309,10 +308,10 @@ public final class PacketEngine {
                 return DropReason.BAD_IP_CHECKSUM.ordinal();
             }
         }
-        if ((w0 & (Ipv4Header.FLAG_MORE_FRAGMENTS | Ipv4Header.FRAGMENT_OFFSET_MASK)) != 0) {
+        if (Ipv4Header.isFragment(w0)) {
             return DropReason.FRAGMENT.ordinal();
         }
-        if (((int) (w1 >>> 48) & 0xff) != Ipv4Header.PROTOCOL_TCP) {
+        if (Ipv4Header.protocol(w1) != Ipv4Header.PROTOCOL_TCP) {
             return DropReason.NOT_TCP.ordinal();
         }
         final long tcp = ip + ihl;
@@ -322,14 +321,14 @@ public final class PacketEngine {
         }
         final long t0 = mem.get(U64, tcp);                                   // ports | sequence
         final long t1 = mem.get(U64, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET); // ack | offset, flags, window
-        if (!vips.containsV4(destination, (int) (t0 >>> 32) & 0xffff)) {
+        if (!vips.containsV4(destination, TcpHeader.destinationPort(t0))) {
             return DropReason.NOT_VIP.ordinal();
         }
-        final int tcpLength = ((int) t1 >>> 28) << 2;
+        final int tcpLength = TcpHeader.headerLength(t1);
         if (tcpLength < TcpHeader.MIN_LENGTH || tcpLength > segmentLength) {
             return DropReason.BAD_DATA_OFFSET.ordinal();
         }
-        final int flags = (int) (t1 >>> 16) & 0xff;
+        final int flags = TcpHeader.flags(t1);
         // Source and destination as one big-endian word: its byte-reverse is the cookie's little-endian block.
         final long addressesBe = (w1 << 32) | (destination & 0xffffffffL);
         if ((flags & (TcpHeader.SYN | TcpHeader.ACK)) == TcpHeader.SYN) {
@@ -339,7 +338,7 @@ public final class PacketEngine {
         final long addresses = Long.reverseBytes(addressesBe);
         final int ports = Integer.reverseBytes((int) (t0 >>> 32));
         if ((flags & (TcpHeader.ACK | TcpHeader.SYN | TcpHeader.RST)) == TcpHeader.ACK) {
-            final int cookie = (int) (t1 >>> 32) - 1;
+            final int cookie = TcpHeader.acknowledgment(t1) - 1;
             final long flow = FlowHash.v4(flowSeed, addresses, ports);
             final SaltSnapshot keys = salts;
             final int bits = cookie & SynCookie.OPTION_MASK;
@@ -350,7 +349,7 @@ public final class PacketEngine {
             }
             // Checked with the rest of the burst's ACKs, hashed together: see finishAcks.
             (keys.isCurrent(bits) ? currentEpochAcksV4 : previousEpochAcksV4).addV4(index, frame, ip, totalLength,
-                tcp, flow, addresses, ports, (int) t0 - 1, cookie);
+                tcp, flow, addresses, ports, TcpHeader.sequence(t0) - 1, cookie);
             return DropReason.NONE.ordinal();
         }
         if ((flags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == 0) {
@@ -408,7 +407,7 @@ public final class PacketEngine {
             + Checksum.sum64(t0) + Checksum.sum64(t1) + Checksum.sum32(checksumUrgent) + optionsSum)) {
             return DropReason.BAD_TCP_CHECKSUM.ordinal();
         }
-        final int isn = (int) t0;
+        final int isn = TcpHeader.sequence(t0);
         final int bits = SynCookie.withParity(salts, synOptionBits(flags, mssTableV4, DEFAULT_MSS_V4));
         final boolean timestamps = timestampsEnabled && options.timestamps;
         final int tcpOut = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits, timestamps);

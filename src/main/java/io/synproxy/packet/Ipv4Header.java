@@ -1,6 +1,5 @@
 package io.synproxy.packet;
 
-import static io.synproxy.packet.Bytes.U16;
 import static io.synproxy.packet.Bytes.U32;
 import static io.synproxy.packet.Bytes.U8;
 
@@ -49,38 +48,34 @@ public final class Ipv4Header {
     private Ipv4Header() {
     }
 
-    public static int version(final MemorySegment segment, final long ip) {
-        return (segment.get(U8, ip + VERSION_IHL_OFFSET) & 0xf0) >>> 4;
-    }
-
-    /** Header length in bytes. */
-    public static int headerLength(final MemorySegment segment, final long ip) {
-        return (segment.get(U8, ip + VERSION_IHL_OFFSET) & 0x0f) << 2;
-    }
-
     public static int tos(final MemorySegment segment, final long ip) {
         return segment.get(U8, ip + TOS_OFFSET) & 0xff;
     }
 
-    public static int totalLength(final MemorySegment segment, final long ip) {
-        return segment.get(U16, ip + TOTAL_LENGTH_OFFSET) & 0xffff;
+    // The parser loads the fixed header as two big-endian 8-byte words and one 4-byte one, and takes every field
+    // from them: word 0 is bytes 0-7 (version and IHL, TOS, total length, identification, flags and fragment
+    // offset), word 1 bytes 8-15 (TTL, protocol, checksum, source address), then the destination address.
+
+    public static int version(final long word0) {
+        return (int) (word0 >>> 60);
+    }
+
+    /** Header length in bytes. */
+    public static int headerLength(final long word0) {
+        return ((int) (word0 >>> 56) & 0x0f) << 2;
+    }
+
+    public static int totalLength(final long word0) {
+        return (int) (word0 >>> 32) & 0xffff;
     }
 
     /** True for any fragment: More Fragments set or a non-zero offset. */
-    public static boolean isFragment(final MemorySegment segment, final long ip) {
-        return (segment.get(U16, ip + FLAGS_FRAGMENT_OFFSET) & (FLAG_MORE_FRAGMENTS | FRAGMENT_OFFSET_MASK)) != 0;
+    public static boolean isFragment(final long word0) {
+        return (word0 & (FLAG_MORE_FRAGMENTS | FRAGMENT_OFFSET_MASK)) != 0;
     }
 
-    public static int protocol(final MemorySegment segment, final long ip) {
-        return segment.get(U8, ip + PROTOCOL_OFFSET) & 0xff;
-    }
-
-    public static int source(final MemorySegment segment, final long ip) {
-        return segment.get(U32, ip + SOURCE_OFFSET);
-    }
-
-    public static int destination(final MemorySegment segment, final long ip) {
-        return segment.get(U32, ip + DESTINATION_OFFSET);
+    public static int protocol(final long word1) {
+        return (int) (word1 >>> 48) & 0xff;
     }
 
     /**

@@ -59,11 +59,6 @@ public final class TcpHeader {
         return segment.get(U16, tcp + DESTINATION_PORT_OFFSET) & 0xffff;
     }
 
-    /** Both ports as one word: source in the high half, destination in the low. */
-    public static int ports(final MemorySegment segment, final long tcp) {
-        return segment.get(U32, tcp + SOURCE_PORT_OFFSET);
-    }
-
     public static int sequence(final MemorySegment segment, final long tcp) {
         return segment.get(U32, tcp + SEQUENCE_OFFSET);
     }
@@ -79,5 +74,29 @@ public final class TcpHeader {
 
     public static int flags(final MemorySegment segment, final long tcp) {
         return segment.get(U8, tcp + FLAGS_OFFSET) & 0xff;
+    }
+
+    // The same fields from the header's first two big-endian 8-byte words, as the IPv4 parser loads them: word 0 is
+    // bytes 0-7 (ports, sequence number), word 1 bytes 8-15 (acknowledgment number, data offset, flags, window).
+
+    public static int destinationPort(final long word0) {
+        return (int) (word0 >>> 32) & 0xffff;
+    }
+
+    public static int sequence(final long word0) {
+        return (int) word0;
+    }
+
+    public static int acknowledgment(final long word1) {
+        return (int) (word1 >>> 32);
+    }
+
+    /** Header length in bytes, options included. */
+    public static int headerLength(final long word1) {
+        return ((int) word1 >>> 28) << 2;
+    }
+
+    public static int flags(final long word1) {
+        return (int) (word1 >>> 16) & 0xff;
     }
 }
