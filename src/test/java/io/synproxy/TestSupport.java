@@ -53,14 +53,20 @@ public final class TestSupport {
     /** Writes {@code toml} and the two fixed key files into {@code dir}; returns the config path. */
     public static Path writeConfig(final Path dir, final String toml) {
         try {
-            Files.writeString(dir.resolve("secret.key"), SECRET_HEX + "\n");
-            Files.writeString(dir.resolve("backend.key"), AUTH_HEX + "\n");
+            writeKey(dir.resolve("secret.key"), SECRET_HEX);
+            writeKey(dir.resolve("backend.key"), AUTH_HEX);
             final Path config = dir.resolve("synproxy.toml");
             Files.writeString(config, toml);
             return config;
         } catch (final IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A key file as `synproxy keygen` leaves it: hex, mode 0600. */
+    public static void writeKey(final Path file, final String hex) throws IOException {
+        Files.writeString(file, hex + "\n");
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     }
 
     public static ProxyConfig config(final Path dir, final String toml) {
@@ -82,6 +88,6 @@ public final class TestSupport {
     /** An engine with the salts in force at {@code millis}. */
     public static PacketEngine engine(final ProxyConfig config, final long millis) {
         final ProxyKeys keys = keys(config);
-        return new PacketEngine(config, keys, keys.saltSchedule(config).snapshotAt(millis), BackendTable.of(config));
+        return new PacketEngine(config, keys, keys.saltSchedule(config).snapshotAt(millis), BackendTable.of(config, keys));
     }
 }

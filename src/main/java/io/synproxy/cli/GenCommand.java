@@ -9,6 +9,7 @@ import io.synproxy.engine.PacketEngine;
 import io.synproxy.engine.ProxyKeys;
 import io.synproxy.packet.FrameBuilder;
 import io.synproxy.packet.TcpHeader;
+import io.synproxy.packet.TcpOptions;
 import io.synproxy.pcap.PcapWriter;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -49,7 +50,7 @@ final class GenCommand implements Callable<Integer> {
             final ProxyKeys keys = ProxyKeys.load(loaded);
             final long now = System.currentTimeMillis();
             final PacketEngine engine = new PacketEngine(loaded, keys, keys.saltSchedule(loaded).snapshotAt(now),
-                BackendTable.of(loaded));
+                BackendTable.of(loaded, keys));
             final List<byte[]> frames = new ArrayList<>();
             final SplittableRandom random = new SplittableRandom(count);
             for (int i = 0; i < count; i++) {
@@ -94,16 +95,18 @@ final class GenCommand implements Callable<Integer> {
         if (kind.equals("syn")) {
             return syn;
         }
-        final int cookie = cookie(engine, syn, v6, now);
+        final long synAck = synAck(engine, syn, v6, now);
+        final int cookie = (int) (synAck >>> 32);
         final int ack = kind.equals("ack-invalid") ? cookie + 1 + 12345 : cookie + 1;
         final boolean data = kind.equals("data");
+        // The client echoes our TSval, as a real one does (the proxy checks the echo of a handshake ACK).
         return FrameBuilder.tcp(client, vip, port, 80, isn + 1 + (data ? 1000 : 0), data ? ack + 5000 : ack,
-            TcpHeader.ACK | (data ? TcpHeader.PSH : 0), FrameBuilder.timestampOptions(random.nextInt(), 1),
+            TcpHeader.ACK | (data ? TcpHeader.PSH : 0), FrameBuilder.timestampOptions(random.nextInt(), (int) synAck),
             data ? 100 : 0);
     }
 
-    /** The cookie the proxy answers this SYN with: the engine itself computes it. */
-    private static int cookie(final PacketEngine engine, final byte[] syn, final boolean v6, final long now) {
+    /** The cookie (high half) and TSval (low half) the proxy answers this SYN with: the engine itself computes them. */
+    private static long synAck(final PacketEngine engine, final byte[] syn, final boolean v6, final long now) {
         try (Arena arena = Arena.ofConfined()) {
             final MemorySegment buffer = arena.allocate(2176);
             final MemorySegment descriptor = arena.allocate(FrameDescriptors.SIZE);
@@ -111,7 +114,9 @@ final class GenCommand implements Callable<Integer> {
             FrameDescriptors.setFrame(descriptor, 0, 128, syn.length, 128, 2048 - syn.length, 0);
             engine.process(buffer, descriptor, 1, now);
             final int tcp = 128 + 14 + (v6 ? 40 : 20);
-            return ByteBuffer.wrap(buffer.asSlice(tcp + 4, 4).toArray(ValueLayout.JAVA_BYTE)).getInt();
+            final ByteBuffer header = ByteBuffer.wrap(buffer.asSlice(tcp, 60).toArray(ValueLayout.JAVA_BYTE));
+            return ((long) header.getInt(4) << 32)
+                | (header.getInt(TcpHeader.OPTIONS_OFFSET + TcpOptions.SYN_ACK_TSVAL_OFFSET) & 0xffffffffL);
         }
     }
 }

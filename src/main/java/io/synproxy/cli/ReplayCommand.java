@@ -61,7 +61,7 @@ final class ReplayCommand implements Callable<Integer> {
             final ProxyKeys keys = ProxyKeys.load(loaded);
             final SaltSchedule schedule = keys.saltSchedule(loaded);
             final PacketEngine engine = new PacketEngine(loaded, keys,
-                schedule.snapshotAt(System.currentTimeMillis()), BackendTable.of(loaded));
+                schedule.snapshotAt(System.currentTimeMillis()), BackendTable.of(loaded, keys));
             engine.setMacs(localMac, -1);
             final CaptureReplay.Result result = new CaptureReplay(engine, schedule, mode, System::currentTimeMillis)
                 .run(in, out);

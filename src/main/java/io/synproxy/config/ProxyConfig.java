@@ -27,7 +27,8 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
                           int maglevTableSize, Dataplane dataplane) {
 
     /** [cookie]: the secret, the salt schedule and the MSS tables. */
-    public record Cookie(Path secretFile, long saltPeriodSeconds, long graceSeconds, int[] mssV4, int[] mssV6) {
+    public record Cookie(Path secretFile, long saltPeriodSeconds, long graceSeconds, long maxClockSkewMillis,
+                         int[] mssV4, int[] mssV6) {
     }
 
     /** [tcp]: what our SYN-ACK offers. */
@@ -54,6 +55,8 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
     public static final int MIN_MSS_V4 = 536;
     public static final int MIN_MSS_V6 = 1220;
     public static final int DEFAULT_MAGLEV_TABLE_SIZE = 65537;
+    /** How far apart the proxy nodes' clocks may be (NTP keeps them within a few ms; 500 leaves room). */
+    public static final long DEFAULT_MAX_CLOCK_SKEW_MS = 500;
     public static final long NO_MAC = -1;
 
     public static ProxyConfig load(final Path file) throws ConfigException {
@@ -82,13 +85,23 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
         root.allowOnly("cookie", "tcp", "vip", "encap", "backend", "maglev", "dataplane", "port", "worker");
 
         final TomlTable c = root.table("cookie", true);
-        c.allowOnly("secret_file", "salt_period_seconds", "grace_seconds", "mss_v4", "mss_v6");
+        c.allowOnly("secret_file", "salt_period_seconds", "grace_seconds", "max_clock_skew_ms", "mss_v4", "mss_v6");
         final Path secret = c.path("secret_file", "a path to a key file made by `synproxy keygen`");
         final long period = c.integer("salt_period_seconds", 60L, 1, 86_400);
+        // The skew bound first: it decides the smallest grace allowed. Half a period at most, so that a cookie of the
+        // next epoch and one of the previous never both need the window they would share.
+        final long skew = c.integer("max_clock_skew_ms", Math.min(DEFAULT_MAX_CLOCK_SKEW_MS, period * 500), 0,
+            period * 500);
+        final long minGrace = (skew + 999) / 1000;
         final long grace = c.integer("grace_seconds", period, 0, period);
+        if (grace < minGrace) {
+            throw c.error("grace_seconds", grace + " is below " + c.key("max_clock_skew_ms") + " (" + skew + " ms): "
+                + "a node whose clock runs behind would refuse every handshake that crosses an epoch boundary; "
+                + "allowed: an integer from " + minGrace + " to " + period);
+        }
         final int[] mssV4 = mssTable(c, "mss_v4", DEFAULT_MSS_V4, MIN_MSS_V4);
         final int[] mssV6 = mssTable(c, "mss_v6", DEFAULT_MSS_V6, MIN_MSS_V6);
-        final Cookie cookie = new Cookie(secret, period, grace, mssV4, mssV6);
+        final Cookie cookie = new Cookie(secret, period, grace, skew, mssV4, mssV6);
 
         final TomlTable t = root.table("tcp", false);
         t.allowOnly("window_scaling", "window_scale", "window", "sack", "timestamps", "ecn");
@@ -251,7 +264,8 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
         out.append("config                ").append(file).append('\n');
         out.append("cookie.secret_file    ").append(cookie.secretFile()).append('\n');
         out.append("cookie.salt_period    ").append(cookie.saltPeriodSeconds()).append(" s, grace ")
-            .append(cookie.graceSeconds()).append(" s\n");
+            .append(cookie.graceSeconds()).append(" s, max clock skew ").append(cookie.maxClockSkewMillis())
+            .append(" ms\n");
         out.append("cookie.mss_v4         ").append(java.util.Arrays.toString(cookie.mssV4())).append('\n');
         out.append("cookie.mss_v6         ").append(java.util.Arrays.toString(cookie.mssV6())).append('\n');
         out.append("tcp                   window ").append(tcp.window()).append(", window scale ")

@@ -20,6 +20,11 @@ import javax.crypto.spec.SecretKeySpec;
  * of epoch {@code e + 1} at the latest, and only until {@code grace} into it: a validity window between
  * {@code grace} and {@code period + grace}.
  *
+ * <p>Clocks of proxy nodes differ by up to {@code maxSkew}: a node whose clock runs ahead issues cookies of epoch
+ * {@code e + 1} while the others are still in {@code e}. So in the last {@code maxSkew} of an epoch the next epoch's
+ * key validates too; and the grace must be at least {@code maxSkew}, or a node running behind would refuse every
+ * handshake that crosses a boundary (the configuration refuses that).
+ *
  * <p>Runs on the control thread (JCE allocates); workers only ever see the finished {@link SaltSnapshot}.
  */
 public final class SaltSchedule {
@@ -28,17 +33,32 @@ public final class SaltSchedule {
     private final byte[] secret;
     private final long periodMillis;
     private final long graceMillis;
+    private final long maxSkewMillis;
 
+    /** A schedule for nodes whose clocks agree exactly (tests). */
     public SaltSchedule(final byte[] secret, final long periodSeconds, final long graceSeconds) {
+        this(secret, periodSeconds, graceSeconds, 0);
+    }
+
+    public SaltSchedule(final byte[] secret, final long periodSeconds, final long graceSeconds,
+                        final long maxSkewMillis) {
         if (secret.length < MasterSecret.MIN_BYTES) {
             throw new IllegalArgumentException("secret must have at least " + MasterSecret.MIN_BYTES + " bytes");
         }
         if (periodSeconds < 1 || graceSeconds < 0 || graceSeconds > periodSeconds) {
             throw new IllegalArgumentException("need period >= 1 s and 0 <= grace <= period");
         }
+        if (maxSkewMillis < 0 || maxSkewMillis > graceSeconds * 1000 || 2 * maxSkewMillis > periodSeconds * 1000) {
+            throw new IllegalArgumentException("need 0 <= max skew <= grace and max skew <= period / 2");
+        }
         this.secret = secret.clone();
         this.periodMillis = periodSeconds * 1000;
         this.graceMillis = graceSeconds * 1000;
+        this.maxSkewMillis = maxSkewMillis;
+    }
+
+    public long periodMillis() {
+        return periodMillis;
     }
 
     public long epochAt(final long unixMillis) {
@@ -55,29 +75,49 @@ public final class SaltSchedule {
         return unixMillis - epochStartMillis(epochAt(unixMillis)) < graceMillis;
     }
 
-    /** A number that changes exactly when the keys in force change: a new epoch, or the end of a grace. */
+    /** True within the skew bound before the next epoch: cookies a node running ahead issued are accepted. */
+    public boolean nextValidAt(final long unixMillis) {
+        return maxSkewMillis > 0 && epochStartMillis(epochAt(unixMillis) + 1) - unixMillis <= maxSkewMillis;
+    }
+
+    /**
+     * A number that changes exactly when the keys in force change: a new epoch, the end of a grace, or the opening of
+     * the next epoch's key.
+     */
     public long stateAt(final long unixMillis) {
-        return epochAt(unixMillis) * 2 + (previousValidAt(unixMillis) ? 1 : 0);
+        return epochAt(unixMillis) * 4 + (previousValidAt(unixMillis) ? 2 : 0) + (nextValidAt(unixMillis) ? 1 : 0);
     }
 
     /** The first instant after {@code unixMillis} at which {@link #stateAt} changes. */
     public long nextChangeMillis(final long unixMillis) {
         final long start = epochStartMillis(epochAt(unixMillis));
-        final long graceEnd = start + graceMillis;
-        return unixMillis < graceEnd ? graceEnd : start + periodMillis;
+        final long end = start + periodMillis;
+        long change = end;
+        if (unixMillis < start + graceMillis) {
+            change = Math.min(change, start + graceMillis);
+        }
+        if (maxSkewMillis > 0 && unixMillis < end - maxSkewMillis) {
+            change = Math.min(change, end - maxSkewMillis);
+        }
+        return change;
     }
 
     /** The keys in force at {@code unixMillis}. */
     public SaltSnapshot snapshotAt(final long unixMillis) {
-        final long epoch = epochAt(unixMillis);
-        return snapshot(epoch, previousValidAt(unixMillis));
+        return snapshot(epochAt(unixMillis), previousValidAt(unixMillis), nextValidAt(unixMillis));
     }
 
     public SaltSnapshot snapshot(final long epoch, final boolean previousValid) {
+        return snapshot(epoch, previousValid, false);
+    }
+
+    public SaltSnapshot snapshot(final long epoch, final boolean previousValid, final boolean nextValid) {
         final byte[] current = salt(epoch);
         final byte[] previous = salt(epoch - 1);
+        final byte[] next = salt(epoch + 1);
         return new SaltSnapshot(epoch, SipHash.keyWord(current, 0), SipHash.keyWord(current, 1),
-            SipHash.keyWord(previous, 0), SipHash.keyWord(previous, 1), previousValid);
+            SipHash.keyWord(previous, 0), SipHash.keyWord(previous, 1), previousValid,
+            SipHash.keyWord(next, 0), SipHash.keyWord(next, 1), nextValid);
     }
 
     /** The 16-byte salt of {@code epoch}. */
@@ -87,7 +127,7 @@ public final class SaltSchedule {
     }
 
     /** HKDF-Expand (RFC 5869) with SHA-256, for {@code length <= 32}. */
-    static byte[] hkdfExpand(final byte[] prk, final byte[] info, final int length) {
+    public static byte[] hkdfExpand(final byte[] prk, final byte[] info, final int length) {
         try {
             final Mac hmac = Mac.getInstance("HmacSHA256");
             hmac.init(new SecretKeySpec(prk, "HmacSHA256"));
@@ -109,7 +149,8 @@ public final class SaltSchedule {
 
     @Override
     public String toString() {
-        return "SaltSchedule{period=" + periodMillis / 1000 + "s, grace=" + graceMillis / 1000 + "s, secret="
+        return "SaltSchedule{period=" + periodMillis / 1000 + "s, grace=" + graceMillis / 1000 + "s, maxSkew="
+            + maxSkewMillis + "ms, secret="
             + fingerprint(secret) + '}';
     }
 

@@ -1,12 +1,16 @@
 package io.synproxy.cookie;
 
 /**
- * The SipHash keys a worker needs for one salt epoch: the current epoch's (to issue and to validate) and the previous
- * epoch's (to validate only, while its grace lasts). Immutable: the control thread builds a new one and the worker
- * swaps the reference between bursts, so no worker can ever see half a key.
+ * The SipHash keys a worker needs at one moment: the current epoch's (to issue and to validate), the previous epoch's
+ * (to validate only, while its grace lasts) and the next epoch's (to validate only, in the last
+ * {@code max_clock_skew} of the current epoch: a node whose clock runs ahead may already issue under it). Immutable:
+ * the control thread builds a new one and the worker swaps the reference between bursts, so no worker can ever see
+ * half a key.
  *
- * <p>Cookies carry the parity of the epoch that issued them, which tells the validator which of the two keys to try;
- * a cookie from two epochs back has the current parity but not the current key, so it fails the MAC.
+ * <p>Cookies carry the parity of the epoch that issued them. The current parity names exactly one key. The other
+ * parity names the previous or the next epoch; near a boundary both can be open, and then an ACK costs two SipHash
+ * evaluations, never more. A cookie from two epochs back has the current parity but not the current key, so it fails
+ * the MAC.
  */
 public final class SaltSnapshot {
     private final long epoch;
@@ -14,16 +18,23 @@ public final class SaltSnapshot {
     private final long currentK1;
     private final long previousK0;
     private final long previousK1;
+    private final long nextK0;
+    private final long nextK1;
     private final boolean previousValid;
+    private final boolean nextValid;
 
     public SaltSnapshot(final long epoch, final long currentK0, final long currentK1, final long previousK0,
-                        final long previousK1, final boolean previousValid) {
+                        final long previousK1, final boolean previousValid, final long nextK0, final long nextK1,
+                        final boolean nextValid) {
         this.epoch = epoch;
         this.currentK0 = currentK0;
         this.currentK1 = currentK1;
         this.previousK0 = previousK0;
         this.previousK1 = previousK1;
         this.previousValid = previousValid;
+        this.nextK0 = nextK0;
+        this.nextK1 = nextK1;
+        this.nextValid = nextValid;
     }
 
     public long epoch() {
@@ -51,19 +62,17 @@ public final class SaltSnapshot {
         return previousK1;
     }
 
+    public long nextK0() {
+        return nextK0;
+    }
+
+    public long nextK1() {
+        return nextK1;
+    }
+
     /** Whether a cookie with these option bits (the epoch parity among them) may still validate. */
     public boolean accepts(final int cookieBits) {
-        return isCurrent(cookieBits) || previousValid;
-    }
-
-    /** The first key word for a cookie with these option bits: the current epoch's, or the previous one's. */
-    public long k0For(final int cookieBits) {
-        return isCurrent(cookieBits) ? currentK0 : previousK0;
-    }
-
-    /** The second key word for a cookie with these option bits. */
-    public long k1For(final int cookieBits) {
-        return isCurrent(cookieBits) ? currentK1 : previousK1;
+        return isCurrent(cookieBits) || previousValid || nextValid;
     }
 
     public boolean isCurrent(final int cookieBits) {
@@ -75,8 +84,13 @@ public final class SaltSnapshot {
         return previousValid;
     }
 
+    /** True within the clock-skew bound before the next epoch starts: cookies of the next epoch validate. */
+    public boolean nextValid() {
+        return nextValid;
+    }
+
     @Override
     public String toString() {
-        return "SaltSnapshot{epoch=" + epoch + ", previousValid=" + previousValid + '}';
+        return "SaltSnapshot{epoch=" + epoch + ", previousValid=" + previousValid + ", nextValid=" + nextValid + '}';
     }
 }

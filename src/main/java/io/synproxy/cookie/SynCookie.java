@@ -26,10 +26,22 @@ package io.synproxy.cookie;
  * Addresses and ports are the client's SYN's (client to VIP). Every input to the MAC, and the option bits, is covered:
  * flipping any bit of the tuple, the client ISN or the cookie makes a different MAC.
  *
- * <p><b>Forgery odds.</b> An attacker who does not know the salt must guess 23 MAC bits: each forged ACK is accepted
- * with probability 2<sup>-23</sup> (about 1.2 in 10 million), whatever option bits it picks, because the parity bit
- * selects exactly one key and only one MAC is computed per ACK. At 10 million forged ACKs per second that is about one
- * accepted forgery per second, each of which costs the backend one request socket, no more than a real handshake.
+ * <p><b>Our TSval.</b> When the client offers timestamps, our SYN-ACK's TSval is the low 32 bits of the same SipHash
+ * output (bits the MAC does not use). It is per connection and unpredictable, so it shows nothing of our clock (a
+ * TSval derived from the clock would let anyone read the proxy's time from {@code TSval - ISN}), and the client echoes
+ * it as TSecr on every segment, so the ACK's TSecr is checked too: 32 more MAC bits.
+ *
+ * <p><b>Forgery odds, per forged ACK</b> (an attacker who does not know the salt; the parity bit names one key, and at
+ * most two near a boundary, so at most two MACs are tried per ACK):
+ * <ul>
+ *   <li>ACK with a timestamp option: 23 + 32 = 55 bits must match: 2<sup>-55</sup> (x2 near a boundary). At 10 Mpps of
+ *       forgeries, one success in about a century.</li>
+ *   <li>ACK without a timestamp option (the client did not offer timestamps, or the attacker left it out): 23 bits:
+ *       2<sup>-23</sup> (about 1.2 in 10 million; x2 near a boundary). At 10 Mpps about one accepted forgery a second,
+ *       each of which costs the backend one socket from a spoofed source, no more than a real handshake.</li>
+ * </ul>
+ * A forger chooses whether to send the option, so the floor is the second line; what timestamps buy is that no
+ * forgery carrying them gets through, so every connection that negotiated timestamps has 55 bits behind it.
  *
  * <p>Stateless, allocation-free, and safe to call from any thread with its own {@link SaltSnapshot}.
  */
@@ -73,10 +85,39 @@ public final class SynCookie {
      * @param clientIsn the SYN's sequence number
      * @param options   {@link #optionBits}
      */
-    public static int issueV4(final SaltSnapshot salts, final long addresses, final int ports, final int clientIsn,
-                              final int options) {
+    public static long issueV4(final SaltSnapshot salts, final long addresses, final int ports, final int clientIsn,
+                               final int options) {
         final int bits = withParity(salts, options);
-        return macV4(salts.currentK0(), salts.currentK1(), addresses, ports, clientIsn, bits) | bits;
+        return issued(hashV4(salts.currentK0(), salts.currentK1(), addresses, ports, clientIsn, bits), bits);
+    }
+
+    /** What {@code issueV4}/{@code issueV6} return: the cookie in the high half, our TSval in the low half. */
+    private static long issued(final long hash, final int bits) {
+        return ((long) cookie(hash, bits) << 32) | (tsValue(hash) & 0xffffffffL);
+    }
+
+    /** The cookie of an {@link #issueV4} or {@link #issueV6} result. */
+    public static int cookieOf(final long issued) {
+        return (int) (issued >>> 32);
+    }
+
+    /** Our SYN-ACK's TSval in an {@link #issueV4} or {@link #issueV6} result. */
+    public static int tsValueOf(final long issued) {
+        return (int) issued;
+    }
+
+    /** Our SYN-ACK's TSval for the cookie whose message hashed to {@code hash}: the bits the MAC leaves. */
+    public static int tsValue(final long hash) {
+        return (int) hash;
+    }
+
+    /**
+     * Whether an ACK's cookie and timestamp echo match the SipHash of its message.
+     *
+     * @param tsEcho the ACK's TSecr; checked only when {@code hasTimestamps}
+     */
+    public static boolean matches(final long hash, final int cookie, final boolean hasTimestamps, final int tsEcho) {
+        return cookie(hash, 0) == (cookie & ~OPTION_MASK) && (!hasTimestamps || tsValue(hash) == tsEcho);
     }
 
     /** The option bits with the current epoch's parity: the cookie's low 9 bits. */
@@ -106,41 +147,61 @@ public final class SynCookie {
     }
 
     /**
-     * Validates the cookie an IPv4 ACK returns.
+     * Validates the cookie an IPv4 ACK returns (the engine does the same for a whole burst in SIMD lanes).
      *
-     * @param cookie    the ACK's acknowledgment number minus one
-     * @param clientIsn the ACK's sequence number minus one
-     * @return the cookie's option bits (9 bits, with the epoch bit), or -1 if it does not validate
+     * @param cookie        the ACK's acknowledgment number minus one
+     * @param clientIsn     the ACK's sequence number minus one
+     * @param hasTimestamps whether the ACK carries a timestamp option
+     * @param tsEcho        its TSecr
+     * @return the salt epoch that issued the cookie, or -1 if it does not validate
      */
-    public static int validateV4(final SaltSnapshot salts, final long addresses, final int ports, final int clientIsn,
-                                 final int cookie) {
+    public static long validateV4(final SaltSnapshot salts, final long addresses, final int ports,
+                                  final int clientIsn, final int cookie, final boolean hasTimestamps,
+                                  final int tsEcho) {
         final int bits = cookie & OPTION_MASK;
-        if (!salts.accepts(bits)) {
-            return -1;
+        if (salts.isCurrent(bits)) {
+            return matches(hashV4(salts.currentK0(), salts.currentK1(), addresses, ports, clientIsn, bits), cookie,
+                hasTimestamps, tsEcho) ? salts.epoch() : -1;
         }
-        return macV4(salts.k0For(bits), salts.k1For(bits), addresses, ports, clientIsn, bits)
-            == (cookie & ~OPTION_MASK) ? bits : -1;
+        if (salts.previousValid() && matches(hashV4(salts.previousK0(), salts.previousK1(), addresses, ports,
+            clientIsn, bits), cookie, hasTimestamps, tsEcho)) {
+            return salts.epoch() - 1;
+        }
+        if (salts.nextValid() && matches(hashV4(salts.nextK0(), salts.nextK1(), addresses, ports, clientIsn, bits),
+            cookie, hasTimestamps, tsEcho)) {
+            return salts.epoch() + 1;
+        }
+        return -1;
     }
 
     /**
      * The cookie for an IPv6 SYN. {@code a0..a3} are the source and destination addresses as four 8-byte words read
      * little-endian in header order.
      */
-    public static int issueV6(final SaltSnapshot salts, final long a0, final long a1, final long a2, final long a3,
-                              final int ports, final int clientIsn, final int options) {
-        final int bits = options | (salts.currentParity() << 8);
-        return macV6(salts.currentK0(), salts.currentK1(), a0, a1, a2, a3, ports, clientIsn, bits) | bits;
+    public static long issueV6(final SaltSnapshot salts, final long a0, final long a1, final long a2, final long a3,
+                               final int ports, final int clientIsn, final int options) {
+        final int bits = withParity(salts, options);
+        return issued(hashV6(salts.currentK0(), salts.currentK1(), a0, a1, a2, a3, ports, clientIsn, bits), bits);
     }
 
     /** Validates the cookie an IPv6 ACK returns; see {@link #validateV4}. */
-    public static int validateV6(final SaltSnapshot salts, final long a0, final long a1, final long a2,
-                                 final long a3, final int ports, final int clientIsn, final int cookie) {
+    public static long validateV6(final SaltSnapshot salts, final long a0, final long a1, final long a2,
+                                  final long a3, final int ports, final int clientIsn, final int cookie,
+                                  final boolean hasTimestamps, final int tsEcho) {
         final int bits = cookie & OPTION_MASK;
-        if (!salts.accepts(bits)) {
-            return -1;
+        if (salts.isCurrent(bits)) {
+            return matches(hashV6(salts.currentK0(), salts.currentK1(), a0, a1, a2, a3, ports, clientIsn, bits),
+                cookie, hasTimestamps, tsEcho) ? salts.epoch() : -1;
         }
-        return macV6(salts.k0For(bits), salts.k1For(bits), a0, a1, a2, a3, ports, clientIsn, bits)
-            == (cookie & ~OPTION_MASK) ? bits : -1;
+        if (salts.previousValid() && matches(hashV6(salts.previousK0(), salts.previousK1(), a0, a1, a2, a3, ports,
+            clientIsn, bits), cookie, hasTimestamps, tsEcho)) {
+            return salts.epoch() - 1;
+        }
+        if (salts.nextValid() && matches(hashV6(salts.nextK0(), salts.nextK1(), a0, a1, a2, a3, ports, clientIsn,
+            bits), cookie, hasTimestamps, tsEcho)) {
+            return salts.epoch() + 1;
+        }
+        return -1;
     }
 
     public static int mssIndex(final int bits) {
@@ -165,14 +226,13 @@ public final class SynCookie {
         return (ports & 0xffffffffL) | ((long) Integer.reverseBytes(clientIsn) << 32);
     }
 
-    private static int macV4(final long k0, final long k1, final long addresses, final int ports, final int isn,
-                             final int bits) {
-        return cookie(SipHash.hash3(k0, k1, addresses, portsAndIsn(ports, isn), finalBlockV4(bits)), 0);
+    private static long hashV4(final long k0, final long k1, final long addresses, final int ports, final int isn,
+                               final int bits) {
+        return SipHash.hash3(k0, k1, addresses, portsAndIsn(ports, isn), finalBlockV4(bits));
     }
 
-    private static int macV6(final long k0, final long k1, final long a0, final long a1, final long a2, final long a3,
-                             final int ports, final int isn, final int bits) {
-        final long h = SipHash.hash6(k0, k1, a0, a1, a2, a3, portsAndIsn(ports, isn), finalBlockV6(bits));
-        return (int) (h >>> (64 - MAC_BITS)) << MAC_SHIFT;
+    private static long hashV6(final long k0, final long k1, final long a0, final long a1, final long a2,
+                               final long a3, final int ports, final int isn, final int bits) {
+        return SipHash.hash6(k0, k1, a0, a1, a2, a3, portsAndIsn(ports, isn), finalBlockV6(bits));
     }
 }

@@ -103,7 +103,7 @@ public final class DataPlane implements AutoCloseable {
         }
 
         final SaltSchedule schedule = keys.saltSchedule(config);
-        final BackendTable backends = BackendTable.of(config);
+        final BackendTable backends = BackendTable.of(config, keys);
         final SaltSnapshot initial = schedule.snapshotAt(clockMillis.getAsLong());
         stats = StatsFile.create(dp.statsFile(), dp.workers().size() * (EngineCounters.COUNT + 1)
             + portIds.size() * PortStatsAgent.countersPerPort());
@@ -122,7 +122,7 @@ public final class DataPlane implements AutoCloseable {
                 portIds.get(w.backendPort()), backendTx[i], engine, clockMillis, arena).salts(queue).backends(backendQueue).counters(stats).pinTo(w.core()));
         }
         control = new ControlAgent(schedule, clockMillis, queues, backendQueues,
-            () -> reloadBackends(config.file(), config));
+            () -> reloadBackends(config.file(), config, keys.authKey()));
         for (final PortWorker worker : workers) {
             runners.add(startRunner(new AgentRunner(new BusySpinIdleStrategy(), DataPlane::fail, null, worker)));
         }
@@ -163,7 +163,8 @@ public final class DataPlane implements AutoCloseable {
      * Re-reads the configuration for a new backend set. Only [[backend]] (and encap.next_hop_mac) may change while
      * running; anything else is reported and needs a restart.
      */
-    private static BackendTable reloadBackends(final java.nio.file.Path file, final ProxyConfig running) {
+    private static BackendTable reloadBackends(final java.nio.file.Path file, final ProxyConfig running,
+                                               final byte[] authKey) {
         try {
             final ProxyConfig fresh = ProxyConfig.load(file);
             if (!fresh.vips().toString().equals(running.vips().toString())
@@ -171,7 +172,8 @@ public final class DataPlane implements AutoCloseable {
                 System.err.println("synproxy: reload: only [[backend]] and encap.next_hop_mac change while running; "
                     + "restart for the other changes");
             }
-            final BackendTable table = new BackendTable(fresh.backends(), running.encap(), fresh.maglevTableSize());
+            final BackendTable table = new BackendTable(fresh.backends(), running.encap(), fresh.maglevTableSize(),
+                authKey);
             System.out.println("synproxy: reload: " + table.size() + " backend(s)");
             return table;
         } catch (final io.synproxy.config.ConfigException e) {

@@ -2,13 +2,20 @@ package io.synproxy.engine;
 
 import io.synproxy.config.IpAddress;
 import io.synproxy.config.ProxyConfig;
+import io.synproxy.cookie.SipHash;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 
 /**
  * An immutable snapshot of the backends and their Maglev table, in flat primitive arrays the fast path indexes
  * directly. Built off the fast path (the control thread, when backends change) and swapped in by a worker between
  * bursts.
+ *
+ * <p>The backends are put in a canonical order (IPv4 before IPv6, then by address bytes) before the Maglev table is
+ * built: Maglev's slot claims take turns in list order, so two proxies whose files list the same backends in another
+ * order would otherwise build different tables, and a flow that ECMP spreads over both would break.
  */
 public final class BackendTable {
     /** Maglev tables over the IPv4 and the IPv6 backends (entries index the arrays below); empty if none. */
@@ -19,18 +26,26 @@ public final class BackendTable {
     private final long[] addressHigh;
     private final long[] addressLow;
     private final long[] nextHopMac;
+    /** Each backend's authentication key ({@link BackendKeys}), as SipHash's two key words. */
+    private final long[] authK0;
+    private final long[] authK1;
+    private final String[] names;
     private final int sourceV4;
     private final long sourceHigh;
     private final long sourceLow;
 
-    public BackendTable(final List<ProxyConfig.Backend> backends, final ProxyConfig.Encap encap,
-                        final int maglevTableSize) {
+    public BackendTable(final List<ProxyConfig.Backend> listed, final ProxyConfig.Encap encap,
+                        final int maglevTableSize, final byte[] authKey) {
+        final List<ProxyConfig.Backend> backends = new ArrayList<>(listed);
+        backends.sort(CANONICAL);
         final int n = backends.size();
         v6 = new boolean[n];
         addressV4 = new int[n];
         addressHigh = new long[n];
         addressLow = new long[n];
         nextHopMac = new long[n];
+        authK0 = new long[n];
+        authK1 = new long[n];
         final List<String> names = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             final IpAddress address = backends.get(i).address();
@@ -39,8 +54,12 @@ public final class BackendTable {
             addressHigh[i] = address.high();
             addressLow[i] = address.low();
             nextHopMac[i] = backends.get(i).mac();
+            final byte[] key = BackendKeys.derive(authKey, address);
+            authK0[i] = SipHash.keyWord(key, 0);
+            authK1[i] = SipHash.keyWord(key, 1);
             names.add(address.text());
         }
+        this.names = names.toArray(new String[0]);
         maglevV4 = familyTable(names, v6, false, maglevTableSize);
         maglevV6 = familyTable(names, v6, true, maglevTableSize);
         sourceV4 = encap.sourceV4() == null ? 0 : encap.sourceV4().v4();
@@ -69,8 +88,13 @@ public final class BackendTable {
         return table;
     }
 
-    public static BackendTable of(final ProxyConfig config) {
-        return new BackendTable(config.backends(), config.encap(), config.maglevTableSize());
+    /** IPv4 before IPv6, then by the address's bytes: the order every node agrees on. */
+    private static final Comparator<ProxyConfig.Backend> CANONICAL = Comparator
+        .comparing((ProxyConfig.Backend b) -> b.address().v6())
+        .thenComparing(b -> b.address().bytes(), Arrays::compareUnsigned);
+
+    public static BackendTable of(final ProxyConfig config, final ProxyKeys keys) {
+        return new BackendTable(config.backends(), config.encap(), config.maglevTableSize(), keys.authKey());
     }
 
     /**
@@ -101,6 +125,19 @@ public final class BackendTable {
 
     public long addressLow(final int backend) {
         return addressLow[backend];
+    }
+
+    public long authK0(final int backend) {
+        return authK0[backend];
+    }
+
+    public long authK1(final int backend) {
+        return authK1[backend];
+    }
+
+    /** The backend's address as text (for logs and tests). */
+    public String address(final int backend) {
+        return names[backend];
     }
 
     public long nextHopMac(final int backend) {

@@ -16,7 +16,6 @@ public enum DropReason {
     BAD_DATA_OFFSET("TCP data offset below 5 or past the end of the packet"),
     BAD_TCP_OPTIONS("TCP option list malformed (length below 2 or running past the header)"),
     BAD_TCP_CHECKSUM("TCP checksum of a SYN is wrong"),
-    SYN_WITH_PAYLOAD("SYN carries data"),
     SYN_FIN("SYN with FIN"),
     SYN_RST("SYN with RST"),
     NO_ACK("segment with none of SYN, ACK, RST (invalid in every TCP state)"),
@@ -24,7 +23,10 @@ public enum DropReason {
     NO_BACKEND("no backend configured"),
     ARP_IGNORED("ARP other than a request for one of our addresses"),
     ND_IGNORED("ICMPv6 other than a valid neighbour solicitation for one of our addresses"),
-    NO_LOCAL_MAC("a broadcast or multicast neighbour request, and the port's MAC is not known");
+    NO_LOCAL_MAC("a broadcast or multicast neighbour request, and the port's MAC is not known"),
+    MARTIAN_SOURCE("source address no client can have (broadcast, multicast, loopback, 0/8, 240/4, ::, IPv4-mapped, "
+        + "or one of our own): answering would reflect"),
+    ICMP_IGNORED("ICMP to a VIP other than a fragmentation-needed / packet-too-big quoting a VIP's TCP flow");
 
     private final String description;
 

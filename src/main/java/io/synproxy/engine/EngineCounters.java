@@ -21,9 +21,13 @@ public final class EngineCounters {
     public static final int DROPPED = 6;
     /** ARP replies and neighbour advertisements for our addresses. */
     public static final int NEIGHBOUR_REPLIES = 7;
-    private static final int DROP_BASE = 8;
+    /** SYNs that carried data (TCP Fast Open): answered, the data not kept (the client sends it again). */
+    public static final int SYN_DATA_IGNORED = 8;
+    /** Path-MTU errors (fragmentation needed, packet too big) for a VIP flow, forwarded to its backend. */
+    public static final int ICMP_FORWARDED = 9;
+    private static final int DROP_BASE = 10;
     private static final String[] NAMES = {"rx-frames", "syn-ack-sent", "ack-valid", "ack-not-validated",
-        "other-forwarded", "encapsulated", "dropped", "neighbour-replies"};
+        "other-forwarded", "encapsulated", "dropped", "neighbour-replies", "syn-data-ignored", "icmp-forwarded"};
 
     /** Number of counters: the fixed ones, then one per {@link DropReason}. */
     public static final int COUNT = DROP_BASE + DropReason.values().length;

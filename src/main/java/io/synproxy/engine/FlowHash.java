@@ -1,33 +1,60 @@
 package io.synproxy.engine;
 
+import io.synproxy.cookie.SaltSchedule;
+import io.synproxy.cookie.SipHash;
+
 /**
- * The flow hash: picks the backend (Maglev) and the outer UDP source port, so it must be the same on every proxy
- * node for a flow, and unpredictable to clients (or a flood could aim every flow at one backend). It is keyed by a
- * seed every node derives from the shared master secret, and cheap: two multiply-xorshift rounds (SplitMix64's
- * finaliser), not a cryptographic MAC, because nothing is authenticated by it.
+ * The flow hash: picks the backend (Maglev, from its top 32 bits) and the outer UDP source port and IPv6 flow label
+ * (from the top bits too), so it must be the same on every proxy node for a flow, and no client may be able to choose
+ * flows that collide (or a flood could aim every flow at one backend).
+ *
+ * <p>It is the multilinear hash of Lemire and Kaser ("Strongly universal string hashing is fast", 2014): the tuple cut
+ * into 32-bit pieces {@code m_i}, {@code h = k_0 + sum(k_(i+1) * m_i) mod 2^64}, with 64-bit keys every node derives
+ * from the shared master secret. Its top 32 bits are strongly universal: for any two different tuples, over the
+ * secret keys, they collide with probability 2<sup>-32</sup>, whatever bits the client varies. Every bit of both
+ * addresses and both ports goes in; nothing is folded before the keys touch it (an XOR fold of the IPv6 words would let
+ * anyone with a /48 cancel bits of one word with bits of another, whatever the key). Cheap: a multiply-add per piece,
+ * no cryptographic MAC, because nothing is authenticated by it.
  *
  * <p>Inputs are the client-to-VIP addresses and ports exactly as read from the packet (little-endian words), so a
- * flow hashes the same on its SYN, its ACK and its data.
+ * flow hashes the same on its SYN, its ACK and its data; an ICMP error quoting a VIP-to-client packet is hashed with
+ * its tuple turned back around.
  */
 public final class FlowHash {
-    private FlowHash() {
+    /** Pieces of the longest tuple: two IPv6 addresses (8) and the ports (1). */
+    private static final int KEYS = 10;
+    private final long[] k = new long[KEYS];
+
+    FlowHash(final long[] keys) {
+        System.arraycopy(keys, 0, k, 0, KEYS);
     }
 
-    public static long v4(final long seed, final long addresses, final int ports) {
-        return mix(seed ^ addresses, ports);
+    /** The keys every node derives from the master secret. */
+    public static FlowHash fromSecret(final byte[] masterSecret) {
+        final byte[] seed = SaltSchedule.derive(masterSecret, "synproxy flow hash keys v2", 16);
+        final long s0 = SipHash.keyWord(seed, 0);
+        final long s1 = SipHash.keyWord(seed, 1);
+        final long[] keys = new long[KEYS];
+        final byte[] index = new byte[1];
+        for (int i = 0; i < KEYS; i++) {
+            index[0] = (byte) i;
+            keys[i] = SipHash.hash(s0, s1, index, 0, 1);
+        }
+        return new FlowHash(keys);
     }
 
-    public static long v6(final long seed, final long a0, final long a1, final long a2, final long a3,
-                          final int ports) {
-        return mix(seed ^ a0 ^ Long.rotateLeft(a1, 17) ^ Long.rotateLeft(a2, 31) ^ Long.rotateLeft(a3, 47), ports);
+    /**
+     * @param addresses client then VIP address, the 8 bytes as they sit in the IPv4 header, read little-endian
+     * @param ports     client then VIP port, the 4 bytes as they sit in the TCP header, read little-endian
+     */
+    public long v4(final long addresses, final int ports) {
+        return k[0] + k[1] * (addresses & 0xffffffffL) + k[2] * (addresses >>> 32) + k[3] * (ports & 0xffffffffL);
     }
 
-    private static long mix(final long x, final int ports) {
-        long h = x * 0x9e3779b97f4a7c15L;
-        h ^= (h >>> 32) ^ (ports & 0xffffffffL);
-        h *= 0xbf58476d1ce4e5b9L;
-        h ^= h >>> 31;
-        h *= 0x94d049bb133111ebL;
-        return h ^ (h >>> 29);
+    /** {@code a0, a1} the client's address and {@code a2, a3} the VIP's, as 8-byte words read little-endian. */
+    public long v6(final long a0, final long a1, final long a2, final long a3, final int ports) {
+        return k[0] + k[1] * (a0 & 0xffffffffL) + k[2] * (a0 >>> 32) + k[3] * (a1 & 0xffffffffL)
+            + k[4] * (a1 >>> 32) + k[5] * (a2 & 0xffffffffL) + k[6] * (a2 >>> 32) + k[7] * (a3 & 0xffffffffL)
+            + k[8] * (a3 >>> 32) + k[9] * (ports & 0xffffffffL);
     }
 }

@@ -18,6 +18,9 @@ final class LaneMessages {
     final long[] m5;
     final long[] last;
     final long[] hash;
+    /** A key per message, for {@link #hashKeyed} (authenticators: each backend has its own key). */
+    final long[] k0;
+    final long[] k1;
 
     LaneMessages(final int capacity, final int blocks) {
         if (blocks != 3 && blocks != 4 && blocks != 6 && blocks != 7) {
@@ -33,6 +36,13 @@ final class LaneMessages {
         m5 = new long[padded];
         last = new long[padded];
         hash = new long[padded];
+        k0 = new long[padded];
+        k1 = new long[padded];
+    }
+
+    /** Hashes the first {@code count} messages, each under its own key ({@link #k0}, {@link #k1}). */
+    void hashKeyed(final int count) {
+        SipHashLanes.hashKeyed(k0, k1, blocks, m0, m1, m2, m3, m4, m5, last, hash, count);
     }
 
     /** Hashes the first {@code count} messages under one key into {@link #hash}. */

@@ -44,6 +44,11 @@ final class NeighbourResponder {
         if (!owned.ownsV4(target)) {
             return -DropReason.ARP_IGNORED.ordinal();
         }
+        final int sender = mem.get(U32, arp + ArpHeader.SENDER_IP_OFFSET);
+        if (Martians.v4(sender) || owned.ownsV4(sender)) {
+            // A reply would teach nothing to no one, or answer someone claiming our own address.
+            return -DropReason.MARTIAN_SOURCE.ordinal();
+        }
         final long mac = localMac >= 0 ? localMac : unicastDestination(mem, frame);
         if (mac < 0) {
             return -DropReason.NO_LOCAL_MAC.ordinal();
@@ -53,7 +58,7 @@ final class NeighbourResponder {
             return -DropReason.NO_ROOM.ordinal();
         }
         final long senderMac = EthernetHeader.mac(mem, arp + ArpHeader.SENDER_MAC_OFFSET);
-        final int senderIp = mem.get(U32, arp + ArpHeader.SENDER_IP_OFFSET);
+        final int senderIp = sender;
         EthernetHeader.putMac(mem, frame + EthernetHeader.DESTINATION_OFFSET, senderMac);
         EthernetHeader.putMac(mem, frame + EthernetHeader.SOURCE_OFFSET, mac);
         mem.set(U16, arp + ArpHeader.OPERATION_OFFSET, (short) ArpHeader.REPLY);
@@ -85,6 +90,9 @@ final class NeighbourResponder {
         // Duplicate address detection (source ::) is another host probing for our address: not answered here.
         if ((sourceHigh == 0 && sourceLow == 0) || !owned.ownsV6(targetHigh, targetLow)) {
             return -DropReason.ND_IGNORED.ordinal();
+        }
+        if (Martians.v6(sourceHigh, sourceLow) || owned.ownsV6(sourceHigh, sourceLow)) {
+            return -DropReason.MARTIAN_SOURCE.ordinal();
         }
         final long pseudo = Checksum.sum(mem, ip + Ipv6Header.SOURCE_OFFSET, 32)
             + Icmpv6Header.NEXT_HEADER_ICMPV6 + icmpLength;

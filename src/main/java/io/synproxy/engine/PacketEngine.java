@@ -14,6 +14,7 @@ import io.synproxy.cookie.SynCookie;
 import io.synproxy.packet.Checksum;
 import io.synproxy.packet.EncapHeader;
 import io.synproxy.packet.EthernetHeader;
+import io.synproxy.packet.IcmpError;
 import io.synproxy.packet.Icmpv6Header;
 import io.synproxy.packet.Ipv4Header;
 import io.synproxy.packet.Ipv6Header;
@@ -61,13 +62,12 @@ public final class PacketEngine {
     private final boolean timestampsEnabled;
     private final boolean ecnEnabled;
     private final int encapPort;
-    private final long authK0;
-    private final long authK1;
-    private final long flowSeed;
+    private final FlowHash flowHash;
     private final EngineCounters counters = new EngineCounters();
     private final TcpOptions options = new TcpOptions();
 
     private final NeighbourResponder neighbours;
+    private final PathMtu pathMtu;
 
     /** Frames a burst is processed in, at most: the lanes below hold one each. */
     private static final int MAX_PENDING = 64;
@@ -76,16 +76,21 @@ public final class PacketEngine {
     /** SYN-ACKs of the current burst waiting for their cookies, by address family. */
     private final SynLanes synAcksV4 = new SynLanes(MAX_PENDING, false);
     private final SynLanes synAcksV6 = new SynLanes(MAX_PENDING, true);
-    /** ACKs of the current burst waiting for their cookie checks: by family and the salt their epoch bit names. */
+    /** ACKs of the current burst waiting for their cookie checks, and the checks: by family and salt. */
+    private final PendingAcks pendingAcks = new PendingAcks(MAX_PENDING);
     private final AckLanes currentEpochAcksV4 = new AckLanes(MAX_PENDING, false);
     private final AckLanes previousEpochAcksV4 = new AckLanes(MAX_PENDING, false);
+    private final AckLanes nextEpochAcksV4 = new AckLanes(MAX_PENDING, false);
     private final AckLanes currentEpochAcksV6 = new AckLanes(MAX_PENDING, true);
     private final AckLanes previousEpochAcksV6 = new AckLanes(MAX_PENDING, true);
+    private final AckLanes nextEpochAcksV6 = new AckLanes(MAX_PENDING, true);
     /** Authenticators of the burst's encapsulated ACKs, computed together once their marks are known. */
     private final AuthLanes authenticatorsV4 = new AuthLanes(MAX_PENDING, false);
     private final AuthLanes authenticatorsV6 = new AuthLanes(MAX_PENDING, true);
     private SaltSnapshot salts;
     private BackendTable backends;
+    /** The TSecr {@link #ackTimestamps} found. */
+    private int ackTsEcho;
     /** The receiving port's MAC (ARP and ND replies), or -1: unknown, answer only requests sent to us directly. */
     private long localMac = -1;
     /** The backend-facing port's MAC (outer source), or -1: the receiving port's, as the frame addressed it. */
@@ -102,6 +107,7 @@ public final class PacketEngine {
         }
         this.vips = new VipTable(config.vips(), own);
         this.neighbours = new NeighbourResponder(vips);
+        this.pathMtu = new PathMtu(vips, keys.flowHash());
         this.mssTableV4 = config.cookie().mssV4().clone();
         this.mssTableV6 = config.cookie().mssV6().clone();
         this.advertisedMssV4 = config.advertisedMss(false);
@@ -112,9 +118,7 @@ public final class PacketEngine {
         this.timestampsEnabled = config.tcp().timestamps();
         this.ecnEnabled = config.tcp().ecn();
         this.encapPort = config.encap().port();
-        this.authK0 = keys.authK0();
-        this.authK1 = keys.authK1();
-        this.flowSeed = keys.flowSeed();
+        this.flowHash = keys.flowHash();
         this.salts = salts;
         this.backends = backends;
     }
@@ -160,15 +164,11 @@ public final class PacketEngine {
                     drop(descriptors, i, reason);
                 }
             }
-            finishSynAcks(memory, synAcksV4, nowMillis);
-            finishSynAcks(memory, synAcksV6, nowMillis);
-            final SaltSnapshot keys = salts;
-            finishAcks(memory, descriptors, currentEpochAcksV4, keys.currentK0(), keys.currentK1());
-            finishAcks(memory, descriptors, previousEpochAcksV4, keys.previousK0(), keys.previousK1());
-            finishAcks(memory, descriptors, currentEpochAcksV6, keys.currentK0(), keys.currentK1());
-            finishAcks(memory, descriptors, previousEpochAcksV6, keys.previousK0(), keys.previousK1());
-            authenticatorsV4.finish(memory, authK0, authK1);
-            authenticatorsV6.finish(memory, authK0, authK1);
+            finishSynAcks(memory, synAcksV4);
+            finishSynAcks(memory, synAcksV6);
+            finishAcks(memory, descriptors);
+            authenticatorsV4.finish(memory);
+            authenticatorsV6.finish(memory);
             counters.add(EngineCounters.FRAMES_RECEIVED, end - start);
         }
         return verdicts;
@@ -178,7 +178,7 @@ public final class PacketEngine {
      * Completes the SYN-ACKs of one address family in the burst: their cookies hashed together in SIMD lanes, then
      * in each the sequence number, TSval and checksum written. Everything else was written in the first pass.
      */
-    private void finishSynAcks(final MemorySegment mem, final SynLanes lanes, final long nowMillis) {
+    private void finishSynAcks(final MemorySegment mem, final SynLanes lanes) {
         final int count = lanes.count;
         if (count == 0) {
             return;
@@ -186,7 +186,7 @@ public final class PacketEngine {
         final SaltSnapshot keys = salts;
         lanes.hashAll(keys.currentK0(), keys.currentK1());
         for (int p = 0; p < count; p++) {
-            completeSynAck(mem, lanes.tcp[p], lanes.cookie(p), lanes.timestamps[p], nowMillis, lanes.sum[p]);
+            completeSynAck(mem, lanes.tcp[p], lanes.cookie(p), lanes.timestamps[p], lanes.tsValue(p), lanes.sum[p]);
         }
         lanes.count = 0;
     }
@@ -198,27 +198,70 @@ public final class PacketEngine {
     }
 
     /**
-     * Checks the cookies of the burst's ACKs of one family queued under one salt, hashed together in SIMD lanes, and
-     * encapsulates each: marked when its cookie validates, unmarked otherwise (established traffic or a forgery: the
-     * backend decides).
+     * Checks the cookies of the burst's ACKs, each family's under each salt hashed together in SIMD lanes, and
+     * encapsulates each ACK once: marked when its cookie validates (with the epoch that issued it and the client's
+     * MSS), unmarked otherwise (established traffic or a forgery: the backend decides).
      */
-    private void finishAcks(final MemorySegment mem, final MemorySegment descriptors, final AckLanes lanes,
-                            final long k0, final long k1) {
+    private void finishAcks(final MemorySegment mem, final MemorySegment descriptors) {
+        final PendingAcks acks = pendingAcks;
+        if (acks.count == 0) {
+            return;
+        }
+        final SaltSnapshot keys = salts;
+        final long epoch = keys.epoch();
+        checkAcks(currentEpochAcksV4, keys.currentK0(), keys.currentK1(), epoch);
+        checkAcks(previousEpochAcksV4, keys.previousK0(), keys.previousK1(), epoch - 1);
+        checkAcks(nextEpochAcksV4, keys.nextK0(), keys.nextK1(), epoch + 1);
+        checkAcks(currentEpochAcksV6, keys.currentK0(), keys.currentK1(), epoch);
+        checkAcks(previousEpochAcksV6, keys.previousK0(), keys.previousK1(), epoch - 1);
+        checkAcks(nextEpochAcksV6, keys.nextK0(), keys.nextK1(), epoch + 1);
+        for (int p = 0; p < acks.count; p++) {
+            final long issued = acks.epoch[p];
+            final boolean valid = issued != PendingAcks.NOT_VALID;
+            counters.increment(valid ? EngineCounters.ACKS_VALID : EngineCounters.ACKS_NOT_VALIDATED);
+            final int bits = acks.bits[p];
+            final int mss = valid ? (acks.v6[p] ? mssTableV6 : mssTableV4)[SynCookie.mssIndex(bits)] : 0;
+            final int reason = encapsulate(mem, descriptors, acks.index[p], acks.frame[p], acks.ip[p], acks.v6[p],
+                acks.ipLength[p], acks.tcp[p], acks.flowHash[p], valid, issued, mss);
+            if (reason != DropReason.NONE.ordinal()) {
+                drop(descriptors, acks.index[p], reason);
+            }
+        }
+        acks.count = 0;
+    }
+
+    /** Hashes one group of cookie checks and records, for each that validates, the epoch that issued it. */
+    private void checkAcks(final AckLanes lanes, final long k0, final long k1, final long epoch) {
         final int count = lanes.count;
         if (count == 0) {
             return;
         }
         lanes.hashAll(k0, k1);
         for (int p = 0; p < count; p++) {
-            final boolean valid = lanes.valid(p);
-            counters.increment(valid ? EngineCounters.ACKS_VALID : EngineCounters.ACKS_NOT_VALIDATED);
-            final int reason = encapsulate(mem, descriptors, lanes.index[p], lanes.frame[p], lanes.ip[p], lanes.v6,
-                lanes.ipLength[p], lanes.tcp[p], lanes.flowHash[p], valid, true);
-            if (reason != DropReason.NONE.ordinal()) {
-                drop(descriptors, lanes.index[p], reason);
+            if (lanes.valid(p)) {
+                pendingAcks.epoch[lanes.pending[p]] = epoch;
             }
         }
         lanes.count = 0;
+    }
+
+    /**
+     * Whether an ACK carries a timestamp option; if so its TSecr is left in {@link #ackTsEcho}. The common layout
+     * (NOP, NOP, timestamps: what Linux sends) is one load; anything else is walked. A malformed option list counts
+     * as no timestamps, as the backend's kernel would read it.
+     */
+    private boolean ackTimestamps(final MemorySegment mem, final long tcp, final int tcpLength) {
+        if (tcpLength == TcpHeader.MIN_LENGTH + TcpOptions.ACK_TIMESTAMPS_LENGTH
+            && mem.get(U32, tcp + TcpHeader.OPTIONS_OFFSET) == TcpOptions.NOP_NOP_TIMESTAMPS) {
+            ackTsEcho = mem.get(U32, tcp + TcpHeader.OPTIONS_OFFSET + TcpOptions.ACK_TSECR_OFFSET);
+            return true;
+        }
+        if (tcpLength > TcpHeader.MIN_LENGTH && options.parse(mem, tcp + TcpHeader.OPTIONS_OFFSET,
+            tcpLength - TcpHeader.MIN_LENGTH) && options.timestamps) {
+            ackTsEcho = options.tsEcho;
+            return true;
+        }
+        return false;
     }
 
     /**
@@ -258,6 +301,31 @@ public final class PacketEngine {
                 FrameDescriptors.tailroom(descriptors, index), localMac));
         }
         return group ? DropReason.NOT_UNICAST.ordinal() : DropReason.NOT_IP.ordinal();
+    }
+
+    /** An ICMP message to a VIP address: a path-MTU error for a VIP flow goes to the flow's backend, unmarked. */
+    private int pathMtuV4(final MemorySegment mem, final MemorySegment descriptors, final int index, final long frame,
+                          final long ip, final int ihl, final int totalLength, final int destination) {
+        if (!vips.ownsV4(destination)) {
+            return DropReason.NOT_VIP.ordinal();
+        }
+        final int reason = pathMtu.checkV4(mem, ip + ihl, ip + totalLength, destination);
+        if (reason != DropReason.NONE.ordinal()) {
+            return reason;
+        }
+        counters.increment(EngineCounters.ICMP_FORWARDED);
+        return encapsulateUnmarked(mem, descriptors, index, frame, ip, false, totalLength, ip + ihl, pathMtu.flow);
+    }
+
+    /** An ICMPv6 "packet too big" for a VIP flow: to the flow's backend, unmarked. */
+    private int pathMtuV6(final MemorySegment mem, final MemorySegment descriptors, final int index, final long frame,
+                          final long ip, final long icmp, final int packetLength) {
+        final int reason = pathMtu.checkV6(mem, ip, icmp, ip + packetLength);
+        if (reason != DropReason.NONE.ordinal()) {
+            return reason;
+        }
+        counters.increment(EngineCounters.ICMP_FORWARDED);
+        return encapsulateUnmarked(mem, descriptors, index, frame, ip, true, packetLength, icmp, pathMtu.flow);
     }
 
     /** Sends a neighbour reply back, or returns the responder's drop reason. */
@@ -312,7 +380,9 @@ public final class PacketEngine {
             return DropReason.FRAGMENT.ordinal();
         }
         if (Ipv4Header.protocol(w1) != Ipv4Header.PROTOCOL_TCP) {
-            return DropReason.NOT_TCP.ordinal();
+            return Ipv4Header.protocol(w1) == Ipv4Header.PROTOCOL_ICMP
+                ? pathMtuV4(mem, descriptors, index, frame, ip, ihl, totalLength, destination)
+                : DropReason.NOT_TCP.ordinal();
         }
         final long tcp = ip + ihl;
         final int segmentLength = totalLength - ihl;
@@ -323,6 +393,10 @@ public final class PacketEngine {
         final long t1 = mem.get(U64, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET); // ack | offset, flags, window
         if (!vips.containsV4(destination, TcpHeader.destinationPort(t0))) {
             return DropReason.NOT_VIP.ordinal();
+        }
+        if (Martians.v4((int) w1) || vips.ownsV4((int) w1)) {
+            // Answering would reflect a SYN-ACK at a broadcast, loopback or our own address.
+            return DropReason.MARTIAN_SOURCE.ordinal();
         }
         final int tcpLength = TcpHeader.headerLength(t1);
         if (tcpLength < TcpHeader.MIN_LENGTH || tcpLength > segmentLength) {
@@ -337,27 +411,37 @@ public final class PacketEngine {
         }
         final long addresses = Long.reverseBytes(addressesBe);
         final int ports = Integer.reverseBytes((int) (t0 >>> 32));
+        final long flow = flowHash.v4(addresses, ports);
         if ((flags & (TcpHeader.ACK | TcpHeader.SYN | TcpHeader.RST)) == TcpHeader.ACK) {
             final int cookie = TcpHeader.acknowledgment(t1) - 1;
-            final long flow = FlowHash.v4(flowSeed, addresses, ports);
             final SaltSnapshot keys = salts;
             final int bits = cookie & SynCookie.OPTION_MASK;
             if (!keys.accepts(bits)) {
                 // An epoch bit naming an expired salt: no hash can validate it.
                 counters.increment(EngineCounters.ACKS_NOT_VALIDATED);
-                return encapsulate(mem, descriptors, index, frame, ip, false, totalLength, tcp, flow, false, false);
+                return encapsulateUnmarked(mem, descriptors, index, frame, ip, false, totalLength, tcp, flow);
             }
             // Checked with the rest of the burst's ACKs, hashed together: see finishAcks.
-            (keys.isCurrent(bits) ? currentEpochAcksV4 : previousEpochAcksV4).addV4(index, frame, ip, totalLength,
-                tcp, flow, addresses, ports, TcpHeader.sequence(t0) - 1, cookie);
+            final boolean timestamps = ackTimestamps(mem, tcp, tcpLength);
+            final int entry = pendingAcks.add(index, frame, ip, false, totalLength, tcp, flow, bits);
+            final int isn = TcpHeader.sequence(t0) - 1;
+            if (keys.isCurrent(bits)) {
+                currentEpochAcksV4.addV4(entry, addresses, ports, isn, cookie, timestamps, ackTsEcho);
+            } else {
+                if (keys.previousValid()) {
+                    previousEpochAcksV4.addV4(entry, addresses, ports, isn, cookie, timestamps, ackTsEcho);
+                }
+                if (keys.nextValid()) {
+                    nextEpochAcksV4.addV4(entry, addresses, ports, isn, cookie, timestamps, ackTsEcho);
+                }
+            }
             return DropReason.NONE.ordinal();
         }
         if ((flags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == 0) {
             return DropReason.NO_ACK.ordinal();
         }
         counters.increment(EngineCounters.OTHER_FORWARDED);
-        return encapsulate(mem, descriptors, index, frame, ip, false, totalLength, tcp,
-            FlowHash.v4(flowSeed, addresses, ports), false, false);
+        return encapsulateUnmarked(mem, descriptors, index, frame, ip, false, totalLength, tcp, flow);
     }
 
     /**
@@ -377,9 +461,6 @@ public final class PacketEngine {
         }
         if ((flags & TcpHeader.FIN) != 0) {
             return DropReason.SYN_FIN.ordinal();
-        }
-        if (segmentLength != tcpLength) {
-            return DropReason.SYN_WITH_PAYLOAD.ordinal();
         }
         final long optionsAt = tcp + TcpHeader.OPTIONS_OFFSET;
         final int optionsLength = tcpLength - TcpHeader.MIN_LENGTH;
@@ -404,9 +485,11 @@ public final class PacketEngine {
         }
         final long pseudo = Checksum.sum64(addressesBe) + Ipv4Header.PROTOCOL_TCP;
         if ((rxFlags & FrameDescriptors.RX_L4_CHECKSUM_GOOD) == 0 && !Checksum.verifies(pseudo + segmentLength
-            + Checksum.sum64(t0) + Checksum.sum64(t1) + Checksum.sum32(checksumUrgent) + optionsSum)) {
+            + Checksum.sum64(t0) + Checksum.sum64(t1) + Checksum.sum32(checksumUrgent) + optionsSum
+            + payloadSum(mem, tcp, tcpLength, segmentLength))) {
             return DropReason.BAD_TCP_CHECKSUM.ordinal();
         }
+        countSynData(segmentLength, tcpLength);
         final int isn = TcpHeader.sequence(t0);
         final int bits = SynCookie.withParity(salts, synOptionBits(flags, mssTableV4, DEFAULT_MSS_V4));
         final boolean timestamps = timestampsEnabled && options.timestamps;
@@ -458,6 +541,10 @@ public final class PacketEngine {
             return DropReason.FRAGMENT.ordinal();
         }
         if (next == Icmpv6Header.NEXT_HEADER_ICMPV6) {
+            if (!group && end - tcp >= IcmpError.QUOTED_OFFSET
+                && IcmpError.type(mem, tcp) == IcmpError.TYPE_PACKET_TOO_BIG_V6) {
+                return pathMtuV6(mem, descriptors, index, frame, ip, tcp, packetLength);
+            }
             return neighbourReply(descriptors, index, frame, neighbours.neighbourSolicitation(mem, frame, length, ip,
                 tcp, (int) (end - tcp), FrameDescriptors.tailroom(descriptors, index), localMac));
         }
@@ -483,6 +570,9 @@ public final class PacketEngine {
         final int flags = TcpHeader.flags(mem, tcp);
         final long clientHigh = mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET);
         final long clientLow = mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET + 8);
+        if (Martians.v6(clientHigh, clientLow) || vips.ownsV6(clientHigh, clientLow)) {
+            return DropReason.MARTIAN_SOURCE.ordinal();
+        }
         // The cookie and flow hash read the addresses as little-endian message words.
         final long a0 = Long.reverseBytes(clientHigh);
         final long a1 = Long.reverseBytes(clientLow);
@@ -514,25 +604,36 @@ public final class PacketEngine {
             synAcksV6.addV6(tcpAt, bits, partialSum, timestamps, a0, a1, a2, a3, SynCookie.portsAndIsn(ports, isn));
             return transmitToClient(mem, descriptors, index, frame, outLength);
         }
-        final long flow = FlowHash.v6(flowSeed, a0, a1, a2, a3, ports);
+        final long flow = flowHash.v6(a0, a1, a2, a3, ports);
         if ((flags & (TcpHeader.ACK | TcpHeader.SYN | TcpHeader.RST)) == TcpHeader.ACK) {
             final int cookie = TcpHeader.acknowledgment(mem, tcp) - 1;
             final SaltSnapshot keys = salts;
             final int bits = cookie & SynCookie.OPTION_MASK;
             if (!keys.accepts(bits)) {
                 counters.increment(EngineCounters.ACKS_NOT_VALIDATED);
-                return encapsulate(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow, false, false);
+                return encapsulateUnmarked(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow);
             }
             // Checked with the rest of the burst's IPv6 ACKs, hashed together: see finishAcks.
-            (keys.isCurrent(bits) ? currentEpochAcksV6 : previousEpochAcksV6).addV6(index, frame, ip, packetLength,
-                tcp, flow, a0, a1, a2, a3, ports, TcpHeader.sequence(mem, tcp) - 1, cookie);
+            final boolean timestamps = ackTimestamps(mem, tcp, tcpLength);
+            final int entry = pendingAcks.add(index, frame, ip, true, packetLength, tcp, flow, bits);
+            final int isn = TcpHeader.sequence(mem, tcp) - 1;
+            if (keys.isCurrent(bits)) {
+                currentEpochAcksV6.addV6(entry, a0, a1, a2, a3, ports, isn, cookie, timestamps, ackTsEcho);
+            } else {
+                if (keys.previousValid()) {
+                    previousEpochAcksV6.addV6(entry, a0, a1, a2, a3, ports, isn, cookie, timestamps, ackTsEcho);
+                }
+                if (keys.nextValid()) {
+                    nextEpochAcksV6.addV6(entry, a0, a1, a2, a3, ports, isn, cookie, timestamps, ackTsEcho);
+                }
+            }
             return DropReason.NONE.ordinal();
         }
         if ((flags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == 0) {
             return DropReason.NO_ACK.ordinal();
         }
         counters.increment(EngineCounters.OTHER_FORWARDED);
-        return encapsulate(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow, false, false);
+        return encapsulateUnmarked(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow);
     }
 
     /**
@@ -549,17 +650,31 @@ public final class PacketEngine {
         if ((flags & TcpHeader.FIN) != 0) {
             return DropReason.SYN_FIN.ordinal();
         }
-        if (segmentLength != tcpLength) {
-            return DropReason.SYN_WITH_PAYLOAD.ordinal();
-        }
         if (!options.parse(mem, tcp + TcpHeader.MIN_LENGTH, tcpLength - TcpHeader.MIN_LENGTH)) {
             return DropReason.BAD_TCP_OPTIONS.ordinal();
         }
         if ((rxFlags & FrameDescriptors.RX_L4_CHECKSUM_GOOD) == 0
-            && !Checksum.verifies(pseudo + segmentLength + Checksum.sum(mem, tcp, tcpLength))) {
+            && !Checksum.verifies(pseudo + segmentLength + Checksum.sum(mem, tcp, segmentLength))) {
             return DropReason.BAD_TCP_CHECKSUM.ordinal();
         }
+        countSynData(segmentLength, tcpLength);
         return 0;
+    }
+
+    /** The checksum sum of a SYN's data (none, almost always). */
+    private static long payloadSum(final MemorySegment mem, final long tcp, final int tcpLength,
+                                   final int segmentLength) {
+        return segmentLength == tcpLength ? 0 : Checksum.sum(mem, tcp + tcpLength, segmentLength - tcpLength);
+    }
+
+    /**
+     * A SYN with data (TCP Fast Open, or a stack that sends data early) is answered like Linux without TFO answers it:
+     * the SYN-ACK acknowledges the ISN only, the data is not kept (the client sends it again), no TFO option goes back.
+     */
+    private void countSynData(final int segmentLength, final int tcpLength) {
+        if (segmentLength != tcpLength) {
+            counters.increment(EngineCounters.SYN_DATA_IGNORED);
+        }
     }
 
     /** The cookie's option bits for the SYN just parsed into {@link #options}, limited to what is enabled. */
@@ -624,15 +739,14 @@ public final class PacketEngine {
             + optionsSum;
     }
 
-    /** Writes the cookie as the sequence number, the TSval derived from it, and the checksum. */
+    /** Writes the cookie as the sequence number, our TSval, and the checksum. */
     private static void completeSynAck(final MemorySegment mem, final long tcp, final int cookie,
-                                       final boolean timestamps, final long nowMillis, final long partialSum) {
+                                       final boolean timestamps, final int tsValue, final long partialSum) {
         long sum = partialSum + Checksum.sum32(cookie);
         mem.set(U32, tcp + TcpHeader.SEQUENCE_OFFSET, cookie);
         if (timestamps) {
-            // Our TSval only has to be stable for this connection: the backend's clock offset is set from its echo.
-            // The cookie in it keeps our clock from showing.
-            final int tsValue = (int) nowMillis + cookie;
+            // Per connection and keyed (SynCookie): it shows nothing of our clock, and its echo is checked on the ACK.
+            // The backend's clock offset is set from that echo, so any value serves.
             mem.set(U32, tcp + TcpHeader.OPTIONS_OFFSET + TcpOptions.SYN_ACK_TSVAL_OFFSET, tsValue);
             sum += Checksum.sum32(tsValue);
         }
@@ -654,22 +768,31 @@ public final class PacketEngine {
         return DropReason.NONE.ordinal();
     }
 
+    /** {@link #encapsulate} for everything but a validated handshake ACK: no mark, no epoch, no MSS. */
+    private int encapsulateUnmarked(final MemorySegment mem, final MemorySegment descriptors, final int index,
+                                    final long frame, final long ip, final boolean innerV6, final int innerLength,
+                                    final long transport, final long flow) {
+        return encapsulate(mem, descriptors, index, frame, ip, innerV6, innerLength, transport, flow, false, 0, 0);
+    }
+
     /**
      * Prepends the outer Ethernet, IP, UDP and {@link EncapHeader} headers in the frame's headroom, in place of its
-     * Ethernet header, and points the descriptor at them. The client's IP packet is not touched.
+     * Ethernet header, and points the descriptor at them. The client's IP packet is not touched. The authenticator is
+     * queued for {@link #authenticatorsV4} or {@link #authenticatorsV6}, which compute the burst's together.
      *
-     * @param deferAuthenticator queue the authenticator for {@link #authenticatorsV4} or {@link #authenticatorsV6} to
-     *                           compute with the burst's others, instead of computing it here
+     * @param transport where the inner transport header starts (TCP, or the ICMP error); its first 12 bytes are read
+     * @param epoch     with {@code handshake}: the salt epoch that issued the cookie
+     * @param mss       with {@code handshake}: the client's MSS from the cookie
      */
     private int encapsulate(final MemorySegment mem, final MemorySegment descriptors, final int index,
                             final long frame, final long ip, final boolean innerV6, final int innerLength,
-                            final long tcp, final long flowHash, final boolean handshake,
-                            final boolean deferAuthenticator) {
+                            final long transport, final long flow, final boolean handshake, final long epoch,
+                            final int mss) {
         final BackendTable table = backends;
         if (table.size() == 0) {
             return DropReason.NO_BACKEND.ordinal();
         }
-        final int backend = table.lookup(flowHash, innerV6);
+        final int backend = table.lookup(flow, innerV6);
         final boolean outerV6 = table.isV6(backend);
         final int outerLength = outerV6 ? OUTER_V6 : OUTER_V4;
         final long start = ip - outerLength;
@@ -680,33 +803,21 @@ public final class PacketEngine {
         final long sourceMac = backendMac >= 0 ? backendMac : EthernetHeader.destination(mem, frame);
         final int trafficClass = innerV6 ? Ipv6Header.trafficClass(mem, ip) : Ipv4Header.tos(mem, ip);
         final int firstWord = EncapHeader.firstWord(innerV6 ? EncapHeader.PROTOCOL_IPV6 : EncapHeader.PROTOCOL_IPV4,
-            handshake ? EncapHeader.FLAG_HANDSHAKE | Math.max(windowScale, 0) : 0);
-        final long m0 = (Integer.reverseBytes(firstWord) & 0xffffffffL)
-            | ((long) mem.get(LE32, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET) << 32);
-        final long authenticatorAt = start + outerLength - EncapHeader.LENGTH + EncapHeader.AUTHENTICATOR_OFFSET;
-        final long portsSequence = mem.get(LE64, tcp);
-        final long authenticator;
+            handshake ? EncapHeader.handshakeFlags(epoch, Math.max(windowScale, 0)) : EncapHeader.unmarkedFlags());
+        final int secondWord = EncapHeader.secondWord(mss);
+        final long header = start + outerLength - EncapHeader.LENGTH;
+        final long authenticatorAt = header + EncapHeader.AUTHENTICATOR_OFFSET;
+        final long m0 = EncapHeader.firstBlock(firstWord, secondWord);
+        final long transportHead = mem.get(LE64, transport);
+        final long last = EncapHeader.lastBlock(mem.get(LE32, transport + 8), innerV6);
+        final long k0 = table.authK0(backend);
+        final long k1 = table.authK1(backend);
         if (innerV6) {
-            final long a0 = mem.get(LE64, ip + 8);
-            final long a1 = mem.get(LE64, ip + 16);
-            final long a2 = mem.get(LE64, ip + 24);
-            final long a3 = mem.get(LE64, ip + 32);
-            if (deferAuthenticator) {
-                authenticator = 0;
-                authenticatorsV6.addV6(authenticatorAt, m0, a0, a1, a2, a3, portsSequence);
-            } else {
-                authenticator = SipHash.hash7(authK0, authK1, m0, a0, a1, a2, a3, portsSequence,
-                    AuthLanes.LAST_BLOCK_V6);
-            }
+            authenticatorsV6.addV6(authenticatorAt, k0, k1, m0, mem.get(LE64, ip + 8), mem.get(LE64, ip + 16),
+                mem.get(LE64, ip + 24), mem.get(LE64, ip + 32), transportHead, last);
         } else {
-            final long addressWord = mem.get(LE64, ip + Ipv4Header.SOURCE_OFFSET);
-            if (deferAuthenticator) {
-                authenticator = 0;
-                authenticatorsV4.addV4(authenticatorAt, m0, addressWord, portsSequence);
-            } else {
-                authenticator = SipHash.hash4(authK0, authK1, m0, addressWord, portsSequence,
-                    AuthLanes.LAST_BLOCK_V4);
-            }
+            authenticatorsV4.addV4(authenticatorAt, k0, k1, m0, mem.get(LE64, ip + Ipv4Header.SOURCE_OFFSET),
+                transportHead, last);
         }
 
         final int udpLength = UdpHeader.LENGTH + EncapHeader.LENGTH + innerLength;
@@ -714,7 +825,8 @@ public final class PacketEngine {
         final long udp;
         if (outerV6) {
             EthernetHeader.write(mem, start, table.nextHopMac(backend), sourceMac, EthernetHeader.ETHER_TYPE_IPV6);
-            Ipv6Header.write(mem, outerIp, trafficClass, (int) flowHash, udpLength, Ipv6Header.NEXT_UDP,
+            // The flow label from the flow hash's top bits (its universal ones).
+            Ipv6Header.write(mem, outerIp, trafficClass, (int) (flow >>> 44), udpLength, Ipv6Header.NEXT_UDP,
                 Ipv6Header.DEFAULT_HOP_LIMIT, table.sourceHigh(), table.sourceLow(), table.addressHigh(backend),
                 table.addressLow(backend));
             udp = outerIp + Ipv6Header.LENGTH;
@@ -725,8 +837,8 @@ public final class PacketEngine {
             udp = outerIp + Ipv4Header.MIN_LENGTH;
         }
         // Ephemeral-range source port from the flow hash: backend NICs spread flows over queues by it.
-        UdpHeader.write(mem, udp, 0xc000 | (int) (flowHash >>> 50), encapPort, udpLength);
-        EncapHeader.write(mem, udp + UdpHeader.LENGTH, firstWord, authenticator);
+        UdpHeader.write(mem, udp, 0xc000 | (int) (flow >>> 50), encapPort, udpLength);
+        EncapHeader.write(mem, header, firstWord, secondWord, 0);
 
         counters.increment(EngineCounters.ENCAPSULATED);
         verdicts |= 1 << Verdict.TX_BACKEND;

@@ -3,26 +3,38 @@ package io.synproxy.engine;
 import io.synproxy.config.ProxyConfig;
 import io.synproxy.cookie.MasterSecret;
 import io.synproxy.cookie.SaltSchedule;
-import io.synproxy.cookie.SipHash;
 import java.io.IOException;
+import java.security.MessageDigest;
 
 /**
- * The key material the engine uses besides the salts: the proxy-backend authentication key and the flow-hash seed
- * (derived from the master secret so every node has the same one).
+ * The key material the engine uses besides the salts: the proxy-backend authentication key (from which each
+ * backend's own key is derived, {@link BackendKeys}) and the flow hash's keys (derived from the master secret, so
+ * every node has the same ones).
  */
-public record ProxyKeys(byte[] masterSecret, long authK0, long authK1, long flowSeed) {
+public record ProxyKeys(byte[] masterSecret, byte[] authKey, FlowHash flowHash) {
 
     public static ProxyKeys of(final byte[] masterSecret, final byte[] authKey) {
-        final long seed = SipHash.keyWord(SaltSchedule.derive(masterSecret, "synproxy flow hash seed v1", 16), 0);
-        return new ProxyKeys(masterSecret.clone(), SipHash.keyWord(authKey, 0), SipHash.keyWord(authKey, 1), seed);
+        return new ProxyKeys(masterSecret.clone(), authKey.clone(), FlowHash.fromSecret(masterSecret));
     }
 
-    /** Reads both key files named by the configuration. */
+    /**
+     * Reads both key files named by the configuration. One key must never serve both purposes: the cookie secret is
+     * shared by proxies only, the authentication key with every backend.
+     */
     public static ProxyKeys load(final ProxyConfig config) throws IOException {
-        return of(MasterSecret.read(config.cookie().secretFile()), MasterSecret.read(config.encap().authKeyFile()));
+        final byte[] secret = MasterSecret.read(config.cookie().secretFile());
+        final byte[] auth = MasterSecret.read(config.encap().authKeyFile());
+        if (MessageDigest.isEqual(secret, auth)) {
+            throw new IOException(config.encap().authKeyFile() + ": holds the same key as "
+                + config.cookie().secretFile() + " (cookie.secret_file); allowed: a key of its own, made with "
+                + "`synproxy keygen` (the backends hold the authentication key, and must never learn the cookie "
+                + "secret)");
+        }
+        return of(secret, auth);
     }
 
     public SaltSchedule saltSchedule(final ProxyConfig config) {
-        return new SaltSchedule(masterSecret, config.cookie().saltPeriodSeconds(), config.cookie().graceSeconds());
+        return new SaltSchedule(masterSecret, config.cookie().saltPeriodSeconds(), config.cookie().graceSeconds(),
+            config.cookie().maxClockSkewMillis());
     }
 }

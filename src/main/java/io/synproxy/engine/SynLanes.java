@@ -61,4 +61,8 @@ final class SynLanes {
     int cookie(final int p) {
         return SynCookie.cookie(messages.hash[p], bits[p]);
     }
+
+    int tsValue(final int p) {
+        return SynCookie.tsValue(messages.hash[p]);
+    }
 }

@@ -21,6 +21,8 @@ package io.synproxy.packet;
  */
 public final class Icmpv6Header {
     public static final int NEXT_HEADER_ICMPV6 = 58;
+    /** Packet too big (RFC 4443): handled by {@link IcmpError}. */
+    public static final int TYPE_PACKET_TOO_BIG = 2;
     public static final int TYPE_NEIGHBOUR_SOLICITATION = 135;
     public static final int TYPE_NEIGHBOUR_ADVERTISEMENT = 136;
     public static final int TYPE_OFFSET = 0;

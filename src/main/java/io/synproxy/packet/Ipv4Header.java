@@ -41,6 +41,7 @@ public final class Ipv4Header {
     public static final int FLAG_DONT_FRAGMENT = 0x4000;
     public static final int FLAG_MORE_FRAGMENTS = 0x2000;
     public static final int FRAGMENT_OFFSET_MASK = 0x1fff;
+    public static final int PROTOCOL_ICMP = 1;
     public static final int PROTOCOL_TCP = 6;
     public static final int PROTOCOL_UDP = 17;
     public static final int DEFAULT_TTL = 64;

@@ -55,6 +55,10 @@ public final class TcpHeader {
     private TcpHeader() {
     }
 
+    public static int sourcePort(final MemorySegment segment, final long tcp) {
+        return segment.get(U16, tcp) & 0xffff;
+    }
+
     public static int destinationPort(final MemorySegment segment, final long tcp) {
         return segment.get(U16, tcp + DESTINATION_PORT_OFFSET) & 0xffff;
     }

@@ -137,6 +137,13 @@ public final class TcpOptions {
         return true;
     }
 
+    /** An ACK's options in the layout Linux sends once timestamps are on: NOP, NOP, timestamps (12 bytes). */
+    public static final int ACK_TIMESTAMPS_LENGTH = 12;
+    /** Its first word: NOP, NOP, kind 8, length 10. */
+    public static final int NOP_NOP_TIMESTAMPS = 0x0101080a;
+    /** Where the TSecr sits in that layout, from the start of the options. */
+    public static final int ACK_TSECR_OFFSET = 8;
+
     /** Where {@link #writeSynAck} puts the TSval, from the start of the options, when it writes timestamps. */
     public static final int SYN_ACK_TSVAL_OFFSET = 8;
     private static final int SACK_TIMESTAMPS_HEAD =

@@ -27,8 +27,8 @@ class ProxyConfigTest {
         assertEquals(2, config.vips().size());
         assertEquals(6080, config.encap().port());
         // 1500 - (outer IPv4 20 + UDP 8 + encap 12) - inner IPv4 20 - TCP 20
-        assertEquals(1420, config.advertisedMss(false));
-        assertEquals(1400, config.advertisedMss(true));
+        assertEquals(1416, config.advertisedMss(false));
+        assertEquals(1396, config.advertisedMss(true));
         assertEquals(65537, config.maglevTableSize());
     }
 
@@ -60,6 +60,14 @@ class ProxyConfigTest {
                 "cookie.salt_period_seconds: 0 is out of range; allowed: an integer from 1 to 86400"),
             Arguments.of(base.replace("grace_seconds = 60", "grace_seconds = 61"),
                 "cookie.grace_seconds: 61 is out of range; allowed: an integer from 0 to 60"),
+            Arguments.of(base.replace("grace_seconds = 60", "grace_seconds = 0"),
+                "cookie.grace_seconds: 0 is below cookie.max_clock_skew_ms (500 ms): a node whose clock runs behind "
+                    + "would refuse every handshake that crosses an epoch boundary; allowed: an integer from 1 to 60"),
+            Arguments.of(base.replace("grace_seconds = 60", "grace_seconds = 2\nmax_clock_skew_ms = 2500"),
+                "cookie.grace_seconds: 2 is below cookie.max_clock_skew_ms (2500 ms): a node whose clock runs behind "
+                    + "would refuse every handshake that crosses an epoch boundary; allowed: an integer from 3 to 60"),
+            Arguments.of(base.replace("grace_seconds = 60", "max_clock_skew_ms = 30001"),
+                "cookie.max_clock_skew_ms: 30001 is out of range; allowed: an integer from 0 to 30000"),
             Arguments.of(base.replace("salt_period_seconds = 60", "salt_period_seconds = \"60s\""),
                 "cookie.salt_period_seconds: '\"60s\"' is not an integer; allowed: an integer from 1 to 86400"),
             Arguments.of(base.replace("[cookie]", "[cookie]\nmss_v4 = [536, 1460, 1440, 1500]"),
@@ -115,7 +123,7 @@ class ProxyConfigTest {
             Arguments.of(base.replace("auth_key_file = \"backend.key\"", "auth_key_file = \"backend.key\"\n"
                     + "backend_mtu = 1300"),
                 "encap.backend_mtu: 1300 leaves IPv6 clients less than the 1220-byte minimum MSS after "
-                    + "encapsulation; allowed: at least 1340"),
+                    + "encapsulation; allowed: at least 1344"),
             Arguments.of(base.replace("address = \"203.0.113.12\"", "address = \"203.0.113.11\""),
                 "backend[1].address: '203.0.113.11' is listed twice; allowed: each backend once"),
             Arguments.of(base + "\n[maglev]\ntable_size = 65536\n",

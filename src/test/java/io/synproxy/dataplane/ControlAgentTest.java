@@ -63,7 +63,7 @@ class ControlAgentTest {
         final ControlAgent control = new ControlAgent(schedule, () -> 0L, List.of(ControlAgent.newQueue(),
             ControlAgent.newQueue()), List.of(a, b), () -> {
                 builds.incrementAndGet();
-                return io.synproxy.engine.BackendTable.of(config);
+                return io.synproxy.engine.BackendTable.of(config, io.synproxy.TestSupport.keys(config));
             });
         control.doWork();
         assertNull(a.poll(), "no reload asked, no table");

@@ -59,14 +59,14 @@ class DataPlaneTest {
         }
         final Map<String, Long> counters = read(statsFile);
         assertEquals(31L, counters.get("worker-0 rx-frames"));
-        assertEquals(14L, counters.get("worker-0 syn-ack-sent"));
+        assertEquals(15L, counters.get("worker-0 syn-ack-sent"));
         assertEquals(2L, counters.get("worker-0 encapsulated"));
-        assertEquals(14L, counters.get("worker-0 dropped"));
+        assertEquals(13L, counters.get("worker-0 dropped"));
         assertEquals(1L, counters.get("worker-0 neighbour-replies"), "the ARP request for the VIP, answered");
         assertEquals(2L, counters.get("worker-0 drop-fragment"));
         assertEquals(0L, counters.get("worker-0 tx-dropped"));
         assertEquals(31L, counters.get("port-edge rx-packets"), "the port's own counters, from DPDK");
-        assertEquals(17L, counters.get("port-edge tx-packets"));
+        assertEquals(18L, counters.get("port-edge tx-packets"));
         assertEquals(0L, counters.get("port-edge rx-mbuf-alloc-failed"));
         int frames = 0;
         for (final String[] row : Tshark.fields(out, "ip.checksum.status", "tcp.checksum.status", "_ws.malformed")) {
@@ -75,7 +75,7 @@ class DataPlaneTest {
             assertTrue(row[1].isEmpty() || row[1].equals("1"), "TCP checksum");
             assertTrue(row[2].isEmpty(), "malformed");
         }
-        assertEquals(17, frames, "14 SYN-ACKs, an ARP reply and 2 encapsulated packets left the port");
+        assertEquals(18, frames, "15 SYN-ACKs, an ARP reply and 2 encapsulated packets left the port");
     }
 
     /**
@@ -192,9 +192,9 @@ class DataPlaneTest {
         assertEquals(31L, counters.get("worker-1 rx-frames"));
         // Worker 1 sends its SYN-ACKs out of port b and its encapsulated packets out of port a, on a TX queue of its
         // own there (net_pcap: one file per TX queue).
-        assertEquals(14 + 1 + 2, Tshark.fields(dir.resolve("a.pcap"), "frame.number").size());
+        assertEquals(15 + 1 + 2, Tshark.fields(dir.resolve("a.pcap"), "frame.number").size());
         assertEquals(2, Tshark.fields(dir.resolve("a1.pcap"), "udp.dstport").size());
-        assertEquals(14 + 1, Tshark.fields(dir.resolve("b.pcap"), "frame.number").size());
+        assertEquals(15 + 1, Tshark.fields(dir.resolve("b.pcap"), "frame.number").size());
     }
 
     private static java.util.BitSet Dataplane() {

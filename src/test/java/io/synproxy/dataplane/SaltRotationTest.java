@@ -35,7 +35,7 @@ class SaltRotationTest {
         final AtomicLong clock = new AtomicLong(epochStart + 1500);
 
         final Path synAcks = dir.resolve("synacks.pcap");
-        assertEquals(14, run(DpdkPcapTest.ALL_INPUTS.toAbsolutePath(), synAcks, clock, EngineCounters.SYN_ACKS_SENT,
+        assertEquals(15, run(DpdkPcapTest.ALL_INPUTS.toAbsolutePath(), synAcks, clock, EngineCounters.SYN_ACKS_SENT,
             31));
         final Path acks = dir.resolve("acks.pcap");
         final Process scapy = new ProcessBuilder("/usr/bin/python3", "scripts/fixtures/make_acks.py",
@@ -44,13 +44,13 @@ class SaltRotationTest {
         assertTrue(scapy.waitFor(120, TimeUnit.SECONDS) && scapy.exitValue() == 0, log);
 
         clock.set(epochStart + 2000 + 500);
-        assertEquals(14, run(acks, dir.resolve("in-grace.pcap"), clock, EngineCounters.ACKS_VALID, 29),
+        assertEquals(15, run(acks, dir.resolve("in-grace.pcap"), clock, EngineCounters.ACKS_VALID, 31),
             "next epoch, within the grace: every handshake ACK validates");
         clock.set(epochStart + 2000 + 1000);
-        assertEquals(0, run(acks, dir.resolve("after-grace.pcap"), clock, EngineCounters.ACKS_VALID, 29),
+        assertEquals(0, run(acks, dir.resolve("after-grace.pcap"), clock, EngineCounters.ACKS_VALID, 31),
             "next epoch, grace over: none does");
         clock.set(epochStart + 4000 + 100);
-        assertEquals(0, run(acks, dir.resolve("two-later.pcap"), clock, EngineCounters.ACKS_VALID, 29),
+        assertEquals(0, run(acks, dir.resolve("two-later.pcap"), clock, EngineCounters.ACKS_VALID, 31),
             "two epochs later: none does");
     }
 

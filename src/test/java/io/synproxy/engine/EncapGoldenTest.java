@@ -68,8 +68,7 @@ class EncapGoldenTest {
     @Test
     void handshakeAcksAreMarkedAuthenticatedAndCarriedWhole() throws Exception {
         final PacketEngine engine = TestSupport.engine(config, TestSupport.FIXTURE_MILLIS);
-        final long k0 = SipHash.keyWord(HexFormat.of().parseHex(TestSupport.AUTH_HEX), 0);
-        final long k1 = SipHash.keyWord(HexFormat.of().parseHex(TestSupport.AUTH_HEX), 1);
+        final long epoch = engine.salts().epoch();
         final Path out = dir.resolve("encap.pcap");
         try (TestBurst burst = new TestBurst(acks).run(engine, TestSupport.FIXTURE_MILLIS);
              PcapWriter writer = new PcapWriter(out)) {
@@ -91,7 +90,7 @@ class EncapGoldenTest {
                 assertEquals(0x0800, b.getShort(12) & 0xffff, where);
                 // Outer IPv4: proxy's source, a configured backend, UDP, the length of all that follows.
                 assertEquals(0x45, o[14] & 0xff, where);
-                assertEquals(20 + 8 + 12 + innerLength, b.getShort(16) & 0xffff, where);
+                assertEquals(20 + 8 + 16 + innerLength, b.getShort(16) & 0xffff, where);
                 assertEquals(17, o[23], where);
                 assertEquals("203.0.113.1", ip4(o, 26), where);
                 final String backend = ip4(o, 30);
@@ -99,14 +98,21 @@ class EncapGoldenTest {
                 // UDP: ephemeral source port, the encapsulation port, length, no checksum.
                 assertTrue((b.getShort(34) & 0xffff) >= 0xc000, where);
                 assertEquals(6080, b.getShort(36) & 0xffff, where);
-                assertEquals(8 + 12 + innerLength, b.getShort(38) & 0xffff, where);
-                // Our header.
-                assertEquals(0x02, o[42], where);
+                assertEquals(8 + 16 + innerLength, b.getShort(38) & 0xffff, where);
+                // Our header, version 1: H, version, the cookie's epoch, our window scale; the client's MSS.
+                assertEquals(0x03, o[42], where);
                 assertEquals(innerV6 ? 41 : 4, o[43], where);
-                assertEquals(handshake ? 0x8007 : 0, b.getShort(44) & 0xffff, where + ": flags");
-                assertEquals(authenticator(k0, k1, o, 54, innerV6), b.getLong(46), where + ": authenticator");
+                assertEquals(handshake ? 0x8000 | 0x1000 | (int) (epoch & 0xff) << 4 | 7 : 0x1000,
+                    b.getShort(44) & 0xffff, where + ": flags");
+                final GoldenFixtureTest.Syn syn = GoldenFixtureTest.SYNS.get(Math.min(i / 2,
+                    GoldenFixtureTest.SYNS.size() - 1));
+                final int mss = (innerV6 ? config.cookie().mssV6() : config.cookie().mssV4())[syn.mssIndex()];
+                assertEquals(handshake ? mss : 0, b.getShort(46) & 0xffff, where + ": client MSS");
+                assertEquals(0, b.getShort(48), where + ": reserved");
+                assertEquals(authenticator(backendKey(backend), o, 58, innerV6), b.getLong(50),
+                    where + ": authenticator under " + backend + "'s own key");
                 // The client's IP packet, untouched.
-                assertArrayEquals(Arrays.copyOfRange(in, l3, l3 + innerLength), Arrays.copyOfRange(o, 54, o.length),
+                assertArrayEquals(Arrays.copyOfRange(in, l3, l3 + innerLength), Arrays.copyOfRange(o, 58, o.length),
                     where + ": inner packet");
                 if (handshake) {
                     // The forged twin of this flow goes to the same backend.
@@ -146,17 +152,28 @@ class EncapGoldenTest {
         return engine.counters().get(EngineCounters.ACKS_VALID);
     }
 
+    /**
+     * A backend's key as documented (HKDF-Expand-SHA256 of the authentication key, info = label || address), computed
+     * here with the JDK's HMAC directly.
+     */
+    static byte[] backendKey(final String address) throws Exception {
+        final javax.crypto.Mac hmac = javax.crypto.Mac.getInstance("HmacSHA256");
+        hmac.init(new javax.crypto.spec.SecretKeySpec(HexFormat.of().parseHex(TestSupport.AUTH_HEX), "HmacSHA256"));
+        hmac.update("synproxy backend auth v1".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        hmac.update(java.net.InetAddress.getByName(address).getAddress());
+        hmac.update((byte) 1);
+        return Arrays.copyOf(hmac.doFinal(), 16);
+    }
+
     /** The documented authenticator message, assembled from bytes and hashed with the reference SipHash. */
-    private static long authenticator(final long k0, final long k1, final byte[] o, final int inner,
-                                      final boolean v6) {
-        final int tcp = inner + (v6 ? 40 : (o[inner] & 0x0f) * 4);
+    static long authenticator(final byte[] key, final byte[] o, final int inner, final boolean v6) {
+        final int transport = inner + (v6 ? 40 : (o[inner] & 0x0f) * 4);
         final int addresses = v6 ? 32 : 8;
-        final byte[] message = new byte[8 + addresses + 8];
-        System.arraycopy(o, 42, message, 0, 4);
-        System.arraycopy(o, tcp + 8, message, 4, 4);
+        final byte[] message = new byte[8 + addresses + 12];
+        System.arraycopy(o, inner - 16, message, 0, 8);
         System.arraycopy(o, inner + (v6 ? 8 : 12), message, 8, addresses);
-        System.arraycopy(o, tcp, message, 8 + addresses, 8);
-        return SipHash.hash(k0, k1, message, 0, message.length);
+        System.arraycopy(o, transport, message, 8 + addresses, 12);
+        return SipHash.hash(SipHash.keyWord(key, 0), SipHash.keyWord(key, 1), message, 0, message.length);
     }
 
     private static String ip4(final byte[] frame, final int at) {

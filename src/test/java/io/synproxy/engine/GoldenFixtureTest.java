@@ -44,6 +44,7 @@ class GoldenFixtureTest {
         new Syn("syn_v4_unknown_option", false, 3, NONE, true, false, false, ""),
         new Syn("syn_v4_vlan", false, 3, 7, true, true, false, "100"),
         new Syn("syn_v4_ip_options", false, 3, NONE, false, false, false, ""),
+        new Syn("syn_v4_with_payload", false, 3, NONE, false, false, false, ""),
         new Syn("syn_v4_curl", false, 3, 10, true, true, false, ""),
         new Syn("syn_v6_linux", true, 2, 7, true, true, false, ""),
         new Syn("syn_v6_hop_by_hop", true, 2, NONE, false, false, false, ""),
@@ -54,7 +55,6 @@ class GoldenFixtureTest {
     }
 
     static final List<Drop> DROPS = List.of(
-        new Drop("drop_syn_with_payload", DropReason.SYN_WITH_PAYLOAD),
         new Drop("drop_syn_fin", DropReason.SYN_FIN),
         new Drop("drop_syn_rst", DropReason.SYN_RST),
         new Drop("drop_v4_fragment", DropReason.FRAGMENT),
@@ -108,6 +108,7 @@ class GoldenFixtureTest {
             }
         }
         assertEquals(SYNS.size(), engine.counters().get(EngineCounters.SYN_ACKS_SENT));
+        assertEquals(1, engine.counters().get(EngineCounters.SYN_DATA_IGNORED), "the SYN with data, answered");
 
         final List<String[]> rows = Tshark.fields(out, "ip.checksum.status", "tcp.checksum.status", "tcp.flags",
             "tcp.ack_raw", "tcp.options.mss_val", "tcp.options.wscale.shift", "tcp.options.sack_perm",
@@ -124,7 +125,7 @@ class GoldenFixtureTest {
             assertEquals(syn.ecn() ? "0x0052" : "0x0012", r[2], where + ": flags");
             final int tcp = tcpOffset(inputs.get(i), syn.v6());
             assertEquals(Integer.toUnsignedString(in.getInt(tcp + 4) + 1), r[3], where + ": ack = ISN + 1");
-            assertEquals(syn.v6() ? "1400" : "1420", r[4], where + ": MSS is the path MSS, not the client's");
+            assertEquals(syn.v6() ? "1396" : "1416", r[4], where + ": MSS is the path MSS, not the client's");
             assertEquals(syn.clientWscale() == NONE ? "" : "7", r[5], where + ": our window scale, only if offered");
             assertEquals(syn.sack(), !r[6].isEmpty(), where + ": SACK-permitted");
             if (syn.timestamps()) {
@@ -183,8 +184,9 @@ class GoldenFixtureTest {
                 assertEquals(Verdict.TX_BACKEND, burst.verdict(i));
                 final byte[] out = burst.output(i);
                 final int ipLength = ((inputs.get(i)[16] & 0xff) << 8) | (inputs.get(i)[17] & 0xff);
-                assertEquals(14 + 20 + 8 + 12 + ipLength, out.length, "outer headers + the client's IP packet");
-                assertEquals(0, ((out[44] & 0xff) << 8) | (out[45] & 0xff), "no handshake mark");
+                assertEquals(14 + 20 + 8 + 16 + ipLength, out.length, "outer headers + the client's IP packet");
+                assertEquals(0x1000, ((out[44] & 0xff) << 8) | (out[45] & 0xff), "version 1, no handshake mark");
+                assertEquals(0, ((out[46] & 0xff) << 8) | (out[47] & 0xff), "no MSS without the mark");
             }
         }
         assertEquals(1, engine.counters().get(EngineCounters.ACKS_NOT_VALIDATED));
@@ -210,6 +212,15 @@ class GoldenFixtureTest {
 
     /** The client's TSval from its SYN's options, walked independently of the engine's parser. */
     static int tsval(final byte[] frame, final int tcp) {
+        final Integer value = timestampOption(frame, tcp, 2);
+        if (value == null) {
+            throw new AssertionError("no timestamp option");
+        }
+        return value;
+    }
+
+    /** A 4-byte field of the timestamp option ({@code field} 2: TSval, 6: TSecr), or null without one. */
+    static Integer timestampOption(final byte[] frame, final int tcp, final int field) {
         final int end = tcp + ((frame[tcp + 12] & 0xf0) >>> 2);
         for (int at = tcp + 20; at < end; ) {
             final int kind = frame[at] & 0xff;
@@ -218,25 +229,34 @@ class GoldenFixtureTest {
                 continue;
             }
             if (kind == 8) {
-                return ByteBuffer.wrap(frame, at + 2, 4).getInt();
+                return ByteBuffer.wrap(frame).getInt(at + field);
+            }
+            if (kind == 0) {
+                break;
             }
             at += frame[at + 1] & 0xff;
         }
-        throw new AssertionError("no timestamp option");
+        return null;
     }
 
-    /** Validates the SYN-ACK's cookie as the client's ACK would return it. */
+    /**
+     * Validates the SYN-ACK's cookie as the client's ACK would return it (echoing our TSval when the SYN-ACK has
+     * timestamps); returns the cookie's option bits, or -1.
+     */
     static int validate(final SaltSnapshot salts, final boolean v6, final byte[] syn, final byte[] synAck) {
         final ByteBuffer le = ByteBuffer.wrap(syn).order(ByteOrder.LITTLE_ENDIAN);
         final int l3 = syn[12] == (byte) 0x81 ? 18 : 14;
         final int tcp = tcpOffset(syn, v6);
         final int isn = ByteBuffer.wrap(syn).getInt(tcp + 4);
-        final int cookie = ByteBuffer.wrap(synAck).getInt(l3 + (v6 ? 40 : 20) + 4);
+        final int synAckTcp = l3 + (v6 ? 40 : 20);
+        final int cookie = ByteBuffer.wrap(synAck).getInt(synAckTcp + 4);
+        final Integer echo = timestampOption(synAck, synAckTcp, 2);
         final int ports = le.getInt(tcp);
-        if (!v6) {
-            return SynCookie.validateV4(salts, le.getLong(l3 + 12), ports, isn, cookie);
-        }
-        return SynCookie.validateV6(salts, le.getLong(l3 + 8), le.getLong(l3 + 16), le.getLong(l3 + 24),
-            le.getLong(l3 + 32), ports, isn, cookie);
+        final long epoch = !v6
+            ? SynCookie.validateV4(salts, le.getLong(l3 + 12), ports, isn, cookie, echo != null,
+                echo == null ? 0 : echo)
+            : SynCookie.validateV6(salts, le.getLong(l3 + 8), le.getLong(l3 + 16), le.getLong(l3 + 24),
+                le.getLong(l3 + 32), ports, isn, cookie, echo != null, echo == null ? 0 : echo);
+        return epoch < 0 ? -1 : cookie & SynCookie.OPTION_MASK;
     }
 }

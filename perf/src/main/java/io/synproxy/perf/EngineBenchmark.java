@@ -100,7 +100,7 @@ public class EngineBenchmark {
             throw new IllegalStateException(e);
         }
         final ProxyKeys keys = ProxyKeys.load(config);
-        engine = new PacketEngine(config, keys, keys.saltSchedule(config).snapshotAt(NOW), BackendTable.of(config));
+        engine = new PacketEngine(config, keys, keys.saltSchedule(config).snapshotAt(NOW), BackendTable.of(config, keys));
 
         rxFlags = rxChecksumOffload
             ? FrameDescriptors.RX_IP_CHECKSUM_GOOD | FrameDescriptors.RX_L4_CHECKSUM_GOOD : 0;
