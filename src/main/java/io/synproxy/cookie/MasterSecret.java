@@ -88,6 +88,11 @@ public final class MasterSecret {
     public static void generate(final Path file) throws IOException {
         final byte[] key = new byte[GENERATED_BYTES];
         new SecureRandom().nextBytes(key);
+        write(file, key);
+    }
+
+    /** Writes {@code key} as a new key file, as {@link #generate} does. */
+    public static void write(final Path file, final byte[] key) throws IOException {
         if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
             throw new FileAlreadyExistsException(file + ": exists; remove it first (keys are never overwritten)");
         }
