@@ -1,32 +1,9 @@
-/* The backend program's maps: its configuration, the proxies it trusts, and its counters. */
+/* The backend program's maps: its configuration, the proxies it trusts, its keys, the VIPs, and its counters. */
 #ifndef SP_MAPS_H
 #define SP_MAPS_H
 
-/* Set by scripts/backend.sh (bpftool map update); all multi-byte fields in host order. */
-struct sp_config {
-    __u64 auth_k0;      /* the proxy-backend key, as SipHash reads it: first 8 bytes little-endian */
-    __u64 auth_k1;
-    __u16 encap_port;   /* outer UDP destination port */
-    __u16 mss_v4[4];    /* the proxies' cookie MSS tables */
-    __u16 mss_v6[4];
-    __u16 enabled;      /* 0 until configured: everything passes untouched */
-};
-
-enum sp_counter {
-    SP_NOT_OURS = 0,       /* passed untouched */
-    SP_MALFORMED,          /* our port, but not a well-formed encapsulated TCP packet */
-    SP_UNKNOWN_PROXY,      /* our port, from an address not in the proxy list */
-    SP_BAD_AUTH,           /* authenticator does not verify */
-    SP_MIXED_FAMILY,       /* inner and outer IP versions differ and the protocol change failed */
-    SP_DECAP_FAILED,
-    SP_HANDSHAKE_ASSIGNED, /* request socket created from a validated ACK */
-    SP_HANDSHAKE_EXISTING, /* validated ACK for a connection that already has a socket: passed */
-    SP_HANDSHAKE_NO_LISTENER,
-    SP_HANDSHAKE_REFUSED,  /* the kfunc said no (MSS, window scale, or an option a sysctl disables) */
-    SP_FORWARDED,          /* unmarked, an established socket owns it: passed */
-    SP_NO_SOCKET,          /* unmarked and no established socket: dropped */
-    SP_COUNTERS
-};
+#include "config.h"
+#include "counters.h"
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -35,16 +12,17 @@ struct {
     __type(value, struct sp_config);
 } sp_config SEC(".maps");
 
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 64);
-    __type(key, __u32);      /* IPv4 address, network order */
-    __type(value, __u8);
-} sp_proxies_v4 SEC(".maps");
-
 struct sp_in6 {
     __u8 bytes[16];
 };
+
+/* The proxies' encapsulation source addresses (their encap.source_v4 / source_v6). */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 64);
+    __type(key, __u32); /* IPv4 address, network order */
+    __type(value, __u8);
+} sp_proxies_v4 SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -52,6 +30,37 @@ struct {
     __type(key, struct sp_in6);
     __type(value, __u8);
 } sp_proxies_v6 SEC(".maps");
+
+/* K_b per encapsulation address of this backend (the outer destination): the proxies derive one key per backend
+ * address, and one backend may be listed under an IPv4 and an IPv6 address. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16);
+    __type(key, __u32);
+    __type(value, struct sp_key);
+} sp_keys_v4 SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16);
+    __type(key, struct sp_in6);
+    __type(value, struct sp_key);
+} sp_keys_v6 SEC(".maps");
+
+/* The VIP addresses this backend serves (--vip): with SP_FLAG_STRICT, TCP to them must come encapsulated. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 256);
+    __type(key, __u32);
+    __type(value, __u8);
+} sp_vips_v4 SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 256);
+    __type(key, struct sp_in6);
+    __type(value, __u8);
+} sp_vips_v6 SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -1,4 +1,4 @@
-/* SipHash-2-4 over 64-bit words (the message already split into little-endian words, as the proxy builds it). */
+/* SipHash-2-4 over 64-bit words: the message already split into little-endian blocks, the last one padded (auth.h). */
 #ifndef SP_SIPHASH_H
 #define SP_SIPHASH_H
 

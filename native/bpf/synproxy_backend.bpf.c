@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * synproxy's backend program (tc ingress). The proxy sends validated handshake ACKs and all other client traffic
- * for its VIPs encapsulated: outer IP | UDP (port from sp_config) | 12-byte header | the client's IP packet
- * (wire format: src/main/java/io/synproxy/packet/EncapHeader.java). Here we
- *   - pass everything that is not ours untouched;
- *   - drop, counted, what is ours but unauthenticated or malformed;
- *   - decapsulate the rest, then
+ * synproxy's backend program (tc ingress). The proxy sends validated handshake ACKs, all other client traffic for
+ * its VIPs, and ICMP errors about it (path MTU discovery) encapsulated:
+ *     Ethernet | outer IPv4 or IPv6 | UDP (port from sp_config) | our 16-byte header (encap.h) | the client's IP packet
+ * Here we
+ *   - pass everything that is not ours untouched (with --strict: except TCP to a VIP that did not come through a
+ *     proxy);
+ *   - drop, counted, what is ours but unauthenticated, replayed or malformed;
+ *   - decapsulate the rest (ECN carried over as RFC 6040 says), then
+ *       ICMP: pass it, so the socket it is about learns the path MTU;
  *       a marked (H) ACK: find the listener and create the request socket from the cookie's options
  *         (bpf_sk_assign_tcp_reqsk): the kernel turns it into a full socket at once, no SYN ever seen;
- *       anything else: pass it only if an established socket owns it, so a forged ACK flood costs a lookup.
- * The proxy validated the cookie; this program checks the proxy (the authenticator), not the cookie.
+ *       any other TCP: pass it only if a socket owns it, so a forged ACK flood costs a lookup.
+ * The proxy validated the cookie; this program checks the proxy (the authenticator, keyed per backend), not the
+ * cookie. Every frame ends in exactly one counter (counters.h), and the counter decides pass or drop.
  */
 #include "vmlinux.h"
 
@@ -17,318 +21,452 @@
 #include <bpf/bpf_helpers.h>
 
 #include "maps.h"
-#include "siphash.h"
+#include "encap.h"
+#include "auth.h"
+#include "epoch.h"
+#include "ecn.h"
+#include "ipv6_ext.h"
+#include "tcp_options.h"
 
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define IPPROTO_TCP_ 6
-#define IPPROTO_UDP_ 17
-#define ENCAP_LENGTH 12
-#define ENCAP_FIRST_BYTE 0x02
-#define ENCAP_FLAG_HANDSHAKE 0x8000
-#define ENCAP_WSCALE_MASK 0x000f
-#define COOKIE_WSCALE_NONE 0xf
-#define TCP_LISTEN_STATE 10
-#define TCP_OPTIONS_MAX 40
+#define SP_ETH_HLEN 14
+#define SP_ETH_P_IP 0x0800
+#define SP_ETH_P_IPV6 0x86DD
+#define SP_IPPROTO_ICMP 1
+#define SP_IPPROTO_TCP 6
+#define SP_IPPROTO_UDP 17
+#define SP_IPPROTO_ICMPV6 58
+#define SP_IP_MF 0x2000
+#define SP_IP_OFFSET 0x1fff
+#define SP_IPV6_FRAG_OFFSET 0xfff8
+#define SP_TCP_FIN 0x01
+#define SP_TCP_SYN 0x02
+#define SP_TCP_RST 0x04
+#define SP_TCP_ACK 0x10
+#define SP_TCP_HEADER 20
+#define SP_L4_COVERED 12 /* the inner L4 bytes the authenticator covers */
+#define SP_TCP_TIME_WAIT 6
+#define SP_TCP_LISTEN 10
+#define SP_COOKIE_WSCALE_NONE 0xf
+/* Read in place, so made linear first: outer Ethernet, IPv6 and UDP, our header, the inner IPv4 header at its
+ * longest and a TCP header with options. Extension headers and the L4 header are read with bpf_skb_load_bytes. */
+#define SP_PULL (SP_ETH_HLEN + 40 + 8 + SP_ENCAP_LENGTH + 60 + 60)
 
 extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk, struct bpf_tcp_req_attrs *attrs,
                                    int attrs__sz) __ksym;
 
-static __always_inline void set_timestamps(struct bpf_tcp_req_attrs *attrs, const __u8 *ts)
-{
-    attrs->tstamp_ok = 1;
-    attrs->rcv_tsval = ((__u32)ts[0] << 24) | ((__u32)ts[1] << 16) | ((__u32)ts[2] << 8) | ts[3];
-    attrs->rcv_tsecr = ((__u32)ts[4] << 24) | ((__u32)ts[5] << 16) | ((__u32)ts[6] << 8) | ts[7];
-}
-
-struct option_walk {
-    __u8 buf[64];
-    __u8 ts[8];
-    __u32 off;
-    __u32 length;
-    __u32 found;
+/* What the outer headers say about a frame that is ours. */
+struct sp_outer {
+    const struct sp_key *key; /* K_b for the outer destination address */
+    __u32 inner;              /* offset of the client's IP header: Ethernet, outer IP, UDP and our header */
+    bool v6;
+    __u8 ecn;
 };
 
-/* One option of the walk: returns 1 to stop. */
-static long option_step(__u32 index, void *data)
+/* The verdict follows from the counter: these pass, every other one drops. */
+static __always_inline bool sp_passes(__u32 counter)
 {
-    struct option_walk *walk = data;
-    __u32 off = walk->off;
-    if (off >= walk->length || off >= TCP_OPTIONS_MAX)
-        return 1;
-    __u8 kind = walk->buf[off & 63];
-    if (kind == 0)
-        return 1;
-    if (kind == 1) {
-        walk->off = off + 1;
-        return 0;
-    }
-    __u8 size = walk->buf[(off + 1) & 63];
-    if (size < 2 || off + size > walk->length)
-        return 1;
-    if (kind == 8 && size == 10) {
-        for (int i = 0; i < 8; i++)
-            walk->ts[i] = walk->buf[(off + 2 + i) & 63];
-        walk->found = 1;
-        return 1;
-    }
-    walk->off = off + size;
-    return 0;
+    return counter == SP_NOT_OURS || counter == SP_ICMP_PASSED || counter == SP_HANDSHAKE_ASSIGNED ||
+           counter == SP_HANDSHAKE_EXISTING || counter == SP_FORWARDED;
 }
 
-/* The timestamps of an ACK's options, if present: walked in a stack copy; every index masked into the buffer. */
-static __always_inline void parse_timestamps(struct __sk_buff *skb, __u32 options_offset, __u32 length,
-                                             struct bpf_tcp_req_attrs *attrs)
+/* Not ours, IPv4: passed, except with --strict TCP to a VIP address, which may only arrive encapsulated. Fragments
+ * count as TCP too (a later one carries no TCP header, but reassembles into a segment all the same). */
+static __always_inline __u32 sp_unencapsulated_v4(const struct sp_config *config, const struct iphdr *ip)
 {
-    __u8 buf[64] = {};
-    if (length == 0 || length > TCP_OPTIONS_MAX)
-        return;
-    if (bpf_skb_load_bytes(skb, options_offset, buf, length & 0x3f) < 0)
-        return;
-    /* Linux and most stacks send NOP NOP TS, or TS first: take those without walking (constant indexes). */
-    if (length >= 12 && buf[0] == 1 && buf[1] == 1 && buf[2] == 8 && buf[3] == 10) {
-        set_timestamps(attrs, buf + 4);
-        return;
-    }
-    if (length >= 10 && buf[0] == 8 && buf[1] == 10) {
-        set_timestamps(attrs, buf + 2);
-        return;
-    }
-    /* Anything else: walked with bpf_loop, whose callback the verifier checks once (an open-coded loop over
-     * every option layout exceeds its budget). */
-    struct option_walk walk = {.length = length};
-    __builtin_memcpy(walk.buf, buf, sizeof(buf));
-    bpf_loop(TCP_OPTIONS_MAX, option_step, &walk, 0);
-    if (walk.found)
-        set_timestamps(attrs, walk.ts);
+    if (!(config->flags & SP_FLAG_STRICT) || ip->protocol != SP_IPPROTO_TCP)
+        return SP_NOT_OURS;
+    __u32 destination = ip->daddr;
+    return bpf_map_lookup_elem(&sp_vips_v4, &destination) ? SP_NOT_ENCAPSULATED : SP_NOT_OURS;
 }
 
-/* Creates the connection's request socket from a validated ACK; returns the tc verdict. */
-static __always_inline int handshake(struct __sk_buff *skb, const struct sp_config *config,
-                                     struct bpf_sock_tuple *tuple, __u32 tuple_size, int v6, __u32 ack,
-                                     __u32 options_offset, __u32 options_length, __u16 flags)
+/* Not ours, IPv6: the same. The transport is found behind extension headers and fragment headers, as the kernel
+ * will find it; a chain too long to follow cannot be shown not to be TCP, so with --strict it goes too. */
+static __always_inline __u32 sp_unencapsulated_v6(struct __sk_buff *skb, const struct sp_config *config,
+                                                  const struct ipv6hdr *ip6)
+{
+    if (!(config->flags & SP_FLAG_STRICT))
+        return SP_NOT_OURS;
+    struct sp_in6 destination;
+    __builtin_memcpy(&destination, &ip6->daddr, sizeof(destination));
+    if (!bpf_map_lookup_elem(&sp_vips_v6, &destination))
+        return SP_NOT_OURS;
+    __u32 offset = SP_ETH_HLEN + sizeof(*ip6);
+    __u8 nexthdr = ip6->nexthdr;
+    if (!sp_ipv6_skip_ext(skb, &offset, &nexthdr, true) || nexthdr == SP_IPPROTO_TCP)
+        return SP_NOT_ENCAPSULATED;
+    return SP_NOT_OURS;
+}
+
+/* Our key for the outer destination address: its own (--address), else the one given whole (--backend-key). */
+static __always_inline const struct sp_key *sp_key_or_default(const struct sp_config *config,
+                                                             const struct sp_key *own)
+{
+    if (own)
+        return own;
+    return (config->flags & SP_FLAG_DEFAULT_KEY) ? &config->key : NULL;
+}
+
+/* Outer IPv4: true when the frame is UDP to our port, a plain header (no options, not a fragment), from a listed
+ * proxy, to an address we hold a key for; else *counter says where the frame ends. */
+static __always_inline bool sp_outer_v4(const struct sp_config *config, void *data, void *data_end,
+                                        struct sp_outer *outer, __u32 *counter)
+{
+    struct iphdr *ip = data + SP_ETH_HLEN;
+    *counter = SP_NOT_OURS;
+    if ((void *)(ip + 1) > data_end)
+        return false;
+    if (ip->protocol != SP_IPPROTO_UDP) {
+        *counter = sp_unencapsulated_v4(config, ip);
+        return false;
+    }
+    /* A later fragment has no UDP header to read, so it cannot be told apart; without its first fragment
+     * (dropped below when it is ours) it never reassembles. */
+    if ((ip->frag_off & bpf_htons(SP_IP_OFFSET)) || ip->ihl < 5)
+        return false;
+    struct udphdr *udp = (void *)ip + ip->ihl * 4;
+    if ((void *)(udp + 1) > data_end || udp->dest != bpf_htons(config->encap_port))
+        return false;
+    /* The proxy sends neither: such a frame is not from a proxy, whatever its source says. */
+    if (ip->ihl != 5) {
+        *counter = SP_OUTER_OPTIONS;
+        return false;
+    }
+    if (ip->frag_off & bpf_htons(SP_IP_MF)) {
+        *counter = SP_OUTER_FRAGMENT;
+        return false;
+    }
+    __u32 source = ip->saddr;
+    if (!bpf_map_lookup_elem(&sp_proxies_v4, &source)) {
+        *counter = SP_UNKNOWN_PROXY;
+        return false;
+    }
+    __u32 destination = ip->daddr;
+    outer->key = sp_key_or_default(config, bpf_map_lookup_elem(&sp_keys_v4, &destination));
+    if (!outer->key) {
+        *counter = SP_NO_KEY;
+        return false;
+    }
+    outer->inner = SP_ETH_HLEN + sizeof(*ip) + sizeof(*udp) + SP_ENCAP_LENGTH;
+    outer->v6 = false;
+    outer->ecn = ip->tos & 0x3;
+    return true;
+}
+
+/* Outer IPv6: the same; UDP must follow the fixed header directly (the proxy sends no extension headers). */
+static __always_inline bool sp_outer_v6(struct __sk_buff *skb, const struct sp_config *config, void *data,
+                                        void *data_end, struct sp_outer *outer, __u32 *counter)
+{
+    struct ipv6hdr *ip6 = data + SP_ETH_HLEN;
+    *counter = SP_NOT_OURS;
+    if ((void *)(ip6 + 1) > data_end)
+        return false;
+    if (ip6->nexthdr == SP_IPV6_FRAGMENT) {
+        /* The first fragment of UDP to our port (next header, reserved, offset and M, identification): dropped
+         * as an IPv4 fragment would be. Any other fragment is not ours. */
+        __u8 *fragment = (void *)(ip6 + 1);
+        struct udphdr *udp = (void *)(fragment + 8);
+        if ((void *)(udp + 1) <= data_end && fragment[0] == SP_IPPROTO_UDP &&
+            !((((__u16)fragment[2] << 8) | fragment[3]) & SP_IPV6_FRAG_OFFSET) &&
+            udp->dest == bpf_htons(config->encap_port)) {
+            *counter = SP_OUTER_FRAGMENT;
+            return false;
+        }
+        *counter = sp_unencapsulated_v6(skb, config, ip6);
+        return false;
+    }
+    if (ip6->nexthdr != SP_IPPROTO_UDP) {
+        *counter = sp_unencapsulated_v6(skb, config, ip6);
+        return false;
+    }
+    struct udphdr *udp = (void *)(ip6 + 1);
+    if ((void *)(udp + 1) > data_end || udp->dest != bpf_htons(config->encap_port))
+        return false;
+    struct sp_in6 address;
+    __builtin_memcpy(&address, &ip6->saddr, sizeof(address));
+    if (!bpf_map_lookup_elem(&sp_proxies_v6, &address)) {
+        *counter = SP_UNKNOWN_PROXY;
+        return false;
+    }
+    __builtin_memcpy(&address, &ip6->daddr, sizeof(address));
+    outer->key = sp_key_or_default(config, bpf_map_lookup_elem(&sp_keys_v6, &address));
+    if (!outer->key) {
+        *counter = SP_NO_KEY;
+        return false;
+    }
+    outer->inner = SP_ETH_HLEN + sizeof(*ip6) + sizeof(*udp) + SP_ENCAP_LENGTH;
+    outer->v6 = true;
+    outer->ecn = (((__u8 *)ip6)[1] >> 4) & 0x3; /* the low bits of the traffic class */
+    return true;
+}
+
+/* A marked packet is only good while the cookie the proxy validated could still validate (epoch.h): the wall
+ * clock is TAI less the offset backend.sh measured, as bpf_ktime_get_tai_ns is the only wall clock BPF has. */
+static __always_inline bool sp_epoch_current(const struct sp_config *config, __u16 flags)
+{
+    __u64 now_ms = (bpf_ktime_get_tai_ns() - config->tai_offset_ns) / 1000000;
+    return sp_epoch_fresh(now_ms, sp_encap_epoch(flags), config->salt_period_ms, config->grace_ms,
+                          config->max_skew_ms);
+}
+
+/* RFC 6040 on the inner header in place (ecn.h); false when the packet must be dropped. IPv4: the TOS byte and the
+ * header checksum; IPv6: the low two bits of the traffic class. */
+static __always_inline bool sp_ecn_apply(__u8 *inner_ip, bool v6, __u8 outer_ecn)
+{
+    __u8 old = v6 ? (inner_ip[1] >> 4) & 0x3 : inner_ip[1] & 0x3;
+    __u8 ecn = old;
+    if (!sp_ecn_decap(outer_ecn, &ecn))
+        return false;
+    if (ecn == old)
+        return true;
+    if (v6) {
+        inner_ip[1] = (inner_ip[1] & ~0x30) | (ecn << 4);
+        return true;
+    }
+    __u16 before = ((__u16)inner_ip[0] << 8) | inner_ip[1];
+    inner_ip[1] = (inner_ip[1] & ~0x3) | ecn;
+    __u16 after = ((__u16)inner_ip[0] << 8) | inner_ip[1];
+    __u16 check = sp_csum_replace16(((__u16)inner_ip[10] << 8) | inner_ip[11], before, after);
+    inner_ip[10] = check >> 8;
+    inner_ip[11] = check & 0xff;
+    return true;
+}
+
+/* Strips the outer IP, UDP and our header (strip bytes behind Ethernet): the client's packet follows the Ethernet
+ * header directly. When the families differ, the skb's protocol changes first (which also moves the room by the 20
+ * bytes the two IP headers differ by), and the EtherType after. */
+static __always_inline bool sp_decap(struct __sk_buff *skb, bool outer_v6, bool inner_v6, __s32 strip,
+                                     __u32 *counter)
+{
+    if (inner_v6 != outer_v6) {
+        if (bpf_skb_change_proto(skb, bpf_htons(inner_v6 ? SP_ETH_P_IPV6 : SP_ETH_P_IP), 0) < 0) {
+            *counter = SP_MIXED_FAMILY;
+            return false;
+        }
+        strip += inner_v6 ? 20 : -20;
+    }
+    if (bpf_skb_adjust_room(skb, -strip, BPF_ADJ_ROOM_MAC, 0) < 0) {
+        *counter = SP_DECAP_FAILED;
+        return false;
+    }
+    if (inner_v6 != outer_v6) {
+        __be16 proto = bpf_htons(inner_v6 ? SP_ETH_P_IPV6 : SP_ETH_P_IP);
+        if (bpf_skb_store_bytes(skb, 12, &proto, sizeof(proto), 0) < 0) {
+            *counter = SP_DECAP_FAILED;
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * A validated handshake ACK whose 4-tuple still has a TIME_WAIT socket (the client reused its port within the
+ * TIME_WAIT period). Passing it would make the TIME_WAIT socket answer with its old ACK and restart its timer: the
+ * new connection would hang. Dropped instead: the client retransmits, and succeeds once TIME_WAIT is over. Kept
+ * apart so that a better answer (a request socket from the listener despite the TIME_WAIT entry) can replace it.
+ */
+static __always_inline __u32 sp_handshake_over_timewait(struct __sk_buff *skb, struct bpf_sock *skc)
+{
+    bpf_sk_release(skc);
+    return SP_HANDSHAKE_OVER_TIMEWAIT;
+}
+
+/* What a validated ACK carries for the kfunc besides its timestamps. */
+struct sp_handshake_ack {
+    __u32 ack;       /* the ACK's ack field: the cookie + 1 */
+    __u32 options;   /* offset of its TCP options, after decapsulation */
+    __u32 options_length;
+    __u16 mss;       /* the client's MSS (our header, word 1) */
+    __u8 rcv_wscale; /* the proxy's window scale (our header, WScale) */
+};
+
+/* Creates the connection's request socket from a validated ACK (after decapsulation). */
+static __always_inline __u32 sp_handshake(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple_size,
+                                          const struct sp_handshake_ack *hs)
 {
     /* Options first, while no socket reference is held: fewer states for the verifier to walk. */
     struct bpf_tcp_req_attrs attrs = {};
-    parse_timestamps(skb, options_offset, options_length, &attrs);
+    sp_parse_timestamps(skb, hs->options, hs->options_length, &attrs);
     struct bpf_sock *skc = bpf_skc_lookup_tcp(skb, tuple, tuple_size, BPF_F_CURRENT_NETNS, 0);
-    if (!skc) {
-        sp_count(SP_HANDSHAKE_NO_LISTENER);
-        return TC_ACT_SHOT;
-    }
-    if (skc->state != TCP_LISTEN_STATE) {
+    if (!skc)
+        return SP_HANDSHAKE_NO_LISTENER;
+    if (skc->state == SP_TCP_TIME_WAIT)
+        return sp_handshake_over_timewait(skb, skc);
+    if (skc->state != SP_TCP_LISTEN) {
         /* A retransmitted ACK, or data after it: the connection already has its socket. */
         bpf_sk_release(skc);
-        sp_count(SP_HANDSHAKE_EXISTING);
-        return TC_ACT_OK;
+        return SP_HANDSHAKE_EXISTING;
     }
     struct sock *sk = (struct sock *)bpf_skc_to_tcp_sock(skc);
     if (!sk) {
         bpf_sk_release(skc);
-        sp_count(SP_HANDSHAKE_REFUSED);
-        return TC_ACT_SHOT;
+        return SP_HANDSHAKE_REFUSED;
     }
-    __u32 cookie = ack - 1;
-    __u32 mss_index = (cookie >> 6) & 3;
+    /* The cookie's clear bits: 5 ECN, 4 SACK, 3..0 the client's window scale (15: none); 7..6 are unused now. */
+    __u32 cookie = hs->ack - 1;
     __u32 wscale = cookie & 0xf;
-    attrs.mss = v6 ? config->mss_v6[mss_index & 3] : config->mss_v4[mss_index & 3];
-    if (wscale != COOKIE_WSCALE_NONE) {
+    attrs.mss = hs->mss;
+    if (wscale != SP_COOKIE_WSCALE_NONE) {
         attrs.wscale_ok = 1;
         attrs.snd_wscale = wscale;
-        attrs.rcv_wscale = flags & ENCAP_WSCALE_MASK;
+        attrs.rcv_wscale = hs->rcv_wscale;
     }
     attrs.sack_ok = (cookie >> 4) & 1;
     attrs.ecn_ok = (cookie >> 5) & 1;
     int ret = bpf_sk_assign_tcp_reqsk(skb, sk, &attrs, sizeof(attrs));
     bpf_sk_release(skc);
-    if (ret < 0) {
-        sp_count(SP_HANDSHAKE_REFUSED);
-        return TC_ACT_SHOT;
-    }
-    sp_count(SP_HANDSHAKE_ASSIGNED);
-    return TC_ACT_OK;
+    return ret < 0 ? SP_HANDSHAKE_REFUSED : SP_HANDSHAKE_ASSIGNED;
 }
 
-/* Unmarked traffic: passes only if an established (non-listening) socket owns it. */
-static __always_inline int forward(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple_size)
+/* Unmarked TCP: passes only if a socket other than a listener owns it (established, closing, a request socket). */
+static __always_inline __u32 sp_forward(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple_size)
 {
     struct bpf_sock *skc = bpf_skc_lookup_tcp(skb, tuple, tuple_size, BPF_F_CURRENT_NETNS, 0);
-    if (skc) {
-        int established = skc->state != TCP_LISTEN_STATE;
-        bpf_sk_release(skc);
-        if (established) {
-            sp_count(SP_FORWARDED);
-            return TC_ACT_OK;
-        }
+    if (!skc)
+        return SP_NO_SOCKET;
+    bool owned = skc->state != SP_TCP_LISTEN;
+    bpf_sk_release(skc);
+    return owned ? SP_FORWARDED : SP_NO_SOCKET;
+}
+
+/* A frame from a proxy (sp_outer_*): our header, the inner packet, authentication, then what it is. */
+static __always_inline __u32 sp_encapsulated(struct __sk_buff *skb, const struct sp_config *config,
+                                             const struct sp_outer *outer)
+{
+    void *data = (void *)(long)skb->data;
+    void *data_end = (void *)(long)skb->data_end;
+    __u32 inner = outer->inner;
+    __u8 *header = data + inner - SP_ENCAP_LENGTH;
+    if ((void *)(header + SP_ENCAP_LENGTH) > data_end)
+        return SP_MALFORMED;
+    if (header[0] != SP_ENCAP_FIRST_BYTE)
+        return header[0] == SP_ENCAP_FIRST_BYTE_V0 ? SP_BAD_VERSION : SP_MALFORMED;
+    bool inner_v6 = header[1] == SP_ENCAP_PROTO_IPV6;
+    if (!inner_v6 && header[1] != SP_ENCAP_PROTO_IPV4)
+        return SP_MALFORMED;
+    /* Checked before the authenticator: another version may cover other bytes. */
+    __u16 flags = sp_encap_flags(header);
+    if (sp_encap_version(flags) != SP_ENCAP_VERSION)
+        return SP_BAD_VERSION;
+
+    /* The inner IP header, and where its L4 header starts (the same one the proxy authenticated). */
+    __u8 *inner_ip = header + SP_ENCAP_LENGTH;
+    __u8 *addresses;
+    __u32 l4;
+    __u8 protocol;
+    if (inner_v6) {
+        struct ipv6hdr *ip6 = (void *)inner_ip;
+        if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
+            return SP_MALFORMED;
+        l4 = inner + sizeof(*ip6);
+        protocol = ip6->nexthdr;
+        if (!sp_ipv6_skip_ext(skb, &l4, &protocol, false))
+            return SP_MALFORMED;
+        if (protocol != SP_IPPROTO_TCP && protocol != SP_IPPROTO_ICMPV6)
+            return SP_MALFORMED;
+        addresses = (__u8 *)&ip6->saddr;
+    } else {
+        struct iphdr *ip = (void *)inner_ip;
+        if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
+            return SP_MALFORMED;
+        /* The proxy forwards no fragments: a later one has no L4 header to authenticate. */
+        if (ip->frag_off & bpf_htons(SP_IP_MF | SP_IP_OFFSET))
+            return SP_MALFORMED;
+        l4 = inner + ip->ihl * 4;
+        protocol = ip->protocol;
+        if (protocol != SP_IPPROTO_TCP && protocol != SP_IPPROTO_ICMP)
+            return SP_MALFORMED;
+        addresses = (__u8 *)&ip->saddr;
     }
-    sp_count(SP_NO_SOCKET);
-    return TC_ACT_SHOT;
+    bool tcp = protocol == SP_IPPROTO_TCP;
+    bool marked = sp_encap_marked(flags);
+    if (marked && !tcp)
+        return SP_MALFORMED; /* only a handshake ACK is marked */
+    /* The L4 header, copied: it lies behind a variable-length chain (IPv4 options, IPv6 extension headers). */
+    __u8 l4_header[SP_TCP_HEADER];
+    if (tcp) {
+        if (bpf_skb_load_bytes(skb, l4, l4_header, SP_TCP_HEADER) < 0 || (l4_header[12] >> 4) < 5)
+            return SP_MALFORMED;
+    } else if (bpf_skb_load_bytes(skb, l4, l4_header, SP_L4_COVERED) < 0) {
+        return SP_MALFORMED;
+    }
+
+    if (!sp_auth_verify(outer->key, header, addresses, inner_v6, l4_header))
+        return SP_BAD_AUTH;
+    if (marked && !sp_epoch_current(config, flags))
+        return SP_STALE_EPOCH;
+    if (!sp_ecn_apply(inner_ip, inner_v6, outer->ecn))
+        return SP_CE_NOT_ECT;
+
+    /* What the socket lookups and the handshake need, read before decapsulation moves the packet. */
+    struct bpf_sock_tuple tuple = {};
+    __u32 tuple_size;
+    if (inner_v6) {
+        __builtin_memcpy(tuple.ipv6.saddr, addresses, 32);
+        __builtin_memcpy(&tuple.ipv6.sport, l4_header, 4);
+        tuple_size = sizeof(tuple.ipv6);
+    } else {
+        __builtin_memcpy(&tuple.ipv4.saddr, addresses, 8);
+        __builtin_memcpy(&tuple.ipv4.sport, l4_header, 4);
+        tuple_size = sizeof(tuple.ipv4);
+    }
+    struct sp_handshake_ack hs = {
+        .ack = ((__u32)l4_header[8] << 24) | ((__u32)l4_header[9] << 16) | ((__u32)l4_header[10] << 8) |
+               l4_header[11],
+        .options = SP_ETH_HLEN + (l4 - inner) + SP_TCP_HEADER,
+        .options_length = (l4_header[12] >> 4) * 4 - SP_TCP_HEADER,
+        .mss = sp_encap_mss(header),
+        .rcv_wscale = sp_encap_wscale(flags),
+    };
+    __u8 tcp_flags = l4_header[13];
+
+    __u32 counter;
+    if (!sp_decap(skb, outer->v6, inner_v6, inner - SP_ETH_HLEN, &counter))
+        return counter;
+    if (!tcp)
+        return SP_ICMP_PASSED;
+    if (marked && (tcp_flags & (SP_TCP_ACK | SP_TCP_SYN | SP_TCP_RST)) == SP_TCP_ACK)
+        return sp_handshake(skb, &tuple, tuple_size, &hs);
+    return sp_forward(skb, &tuple, tuple_size);
+}
+
+static __always_inline __u32 sp_process(struct __sk_buff *skb)
+{
+    __u32 zero = 0;
+    const struct sp_config *config = bpf_map_lookup_elem(&sp_config, &zero);
+    if (!config || !config->enabled)
+        return SP_NOT_OURS;
+
+    /* Headers may sit in page fragments (veth, af_packet): make the ones read in place linear first. */
+    __u32 len = skb->len;
+    bpf_skb_pull_data(skb, len < SP_PULL ? len : SP_PULL);
+    void *data = (void *)(long)skb->data;
+    void *data_end = (void *)(long)skb->data_end;
+    struct ethhdr *eth = data;
+    if ((void *)(eth + 1) > data_end)
+        return SP_NOT_OURS;
+
+    struct sp_outer outer = {};
+    __u32 counter;
+    if (eth->h_proto == bpf_htons(SP_ETH_P_IP)) {
+        if (!sp_outer_v4(config, data, data_end, &outer, &counter))
+            return counter;
+    } else if (eth->h_proto == bpf_htons(SP_ETH_P_IPV6)) {
+        if (!sp_outer_v6(skb, config, data, data_end, &outer, &counter))
+            return counter;
+    } else {
+        return SP_NOT_OURS;
+    }
+    return sp_encapsulated(skb, config, &outer);
 }
 
 SEC("tc")
 int synproxy_backend(struct __sk_buff *skb)
 {
-    __u32 zero = 0;
-    const struct sp_config *config = bpf_map_lookup_elem(&sp_config, &zero);
-    if (!config || !config->enabled)
-        return TC_ACT_OK;
-
-    /* Headers may sit in page fragments (veth, af_packet): make the ones we read linear first. Outer Ethernet,
-     * IPv6, UDP and our header, then the inner IP and TCP headers at their longest. */
-    __u32 want = 14 + 40 + 8 + ENCAP_LENGTH + 60 + 60;
-    __u32 len = skb->len;
-    bpf_skb_pull_data(skb, want < len ? want : len);
-    void *data = (void *)(long)skb->data;
-    void *data_end = (void *)(long)skb->data_end;
-    struct ethhdr *eth = data;
-    if ((void *)(eth + 1) > data_end)
-        return TC_ACT_OK;
-
-    /* Outer header: ours only if UDP to the encapsulation port. */
-    int outer_v6 = 0;
-    __u32 outer_length;
-    struct udphdr *udp;
-    if (eth->h_proto == bpf_htons(ETH_P_IP)) {
-        struct iphdr *ip = (void *)(eth + 1);
-        if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_UDP_)
-            return TC_ACT_OK;
-        if (ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)))
-            return TC_ACT_OK;
-        udp = (void *)(ip + 1);
-        if ((void *)(udp + 1) > data_end || udp->dest != bpf_htons(config->encap_port))
-            return TC_ACT_OK;
-        __u32 source = ip->saddr;
-        if (!bpf_map_lookup_elem(&sp_proxies_v4, &source)) {
-            sp_count(SP_UNKNOWN_PROXY);
-            return TC_ACT_SHOT;
-        }
-        outer_length = sizeof(*ip) + sizeof(*udp) + ENCAP_LENGTH;
-    } else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
-        struct ipv6hdr *ip6 = (void *)(eth + 1);
-        if ((void *)(ip6 + 1) > data_end || ip6->nexthdr != IPPROTO_UDP_)
-            return TC_ACT_OK;
-        udp = (void *)(ip6 + 1);
-        if ((void *)(udp + 1) > data_end || udp->dest != bpf_htons(config->encap_port))
-            return TC_ACT_OK;
-        struct sp_in6 source;
-        __builtin_memcpy(&source, &ip6->saddr, sizeof(source));
-        if (!bpf_map_lookup_elem(&sp_proxies_v6, &source)) {
-            sp_count(SP_UNKNOWN_PROXY);
-            return TC_ACT_SHOT;
-        }
-        outer_v6 = 1;
-        outer_length = sizeof(*ip6) + sizeof(*udp) + ENCAP_LENGTH;
-    } else {
-        return TC_ACT_OK;
-    }
-
-    __u8 *encap = (void *)(udp + 1);
-    if ((void *)(encap + ENCAP_LENGTH) > data_end || encap[0] != ENCAP_FIRST_BYTE) {
-        sp_count(SP_MALFORMED);
-        return TC_ACT_SHOT;
-    }
-    int inner_v6 = encap[1] == 41;
-    if (!inner_v6 && encap[1] != 4) {
-        sp_count(SP_MALFORMED);
-        return TC_ACT_SHOT;
-    }
-    __u16 flags = ((__u16)encap[2] << 8) | encap[3];
-
-    /* The authenticator: SipHash-2-4 over header word, ack, inner addresses, ports and seq (EncapHeader). */
-    __u64 words[7] = {};
-    struct tcphdr *tcp;
-    void *inner = encap + ENCAP_LENGTH;
-    if (inner_v6) {
-        struct ipv6hdr *ip6 = inner;
-        if ((void *)(ip6 + 1) > data_end || ip6->nexthdr != IPPROTO_TCP_) {
-            sp_count(SP_MALFORMED);
-            return TC_ACT_SHOT;
-        }
-        tcp = (void *)(ip6 + 1);
-        if ((void *)(tcp + 1) > data_end) {
-            sp_count(SP_MALFORMED);
-            return TC_ACT_SHOT;
-        }
-        __builtin_memcpy(&words[1], &ip6->saddr, 32);
-        __builtin_memcpy(&words[5], tcp, 8);
-        words[6] = 48ULL << 56;
-    } else {
-        struct iphdr *ip = inner;
-        if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_TCP_ || ip->ihl < 5) {
-            sp_count(SP_MALFORMED);
-            return TC_ACT_SHOT;
-        }
-        tcp = inner + ip->ihl * 4;
-        if ((void *)(tcp + 1) > data_end) {
-            sp_count(SP_MALFORMED);
-            return TC_ACT_SHOT;
-        }
-        __builtin_memcpy(&words[1], &ip->saddr, 8);
-        __builtin_memcpy(&words[2], tcp, 8);
-        words[3] = 24ULL << 56;
-    }
-    __u32 first_word, ack_wire;
-    __builtin_memcpy(&first_word, encap, 4);
-    __builtin_memcpy(&ack_wire, &tcp->ack_seq, 4);
-    words[0] = (__u64)first_word | ((__u64)ack_wire << 32);
-    __u64 expected = sp_siphash(config->auth_k0, config->auth_k1, words, inner_v6 ? 7 : 4);
-    __u64 carried;
-    __builtin_memcpy(&carried, encap + 4, 8);
-    if (bpf_be64_to_cpu(carried) != expected) {
-        sp_count(SP_BAD_AUTH);
-        return TC_ACT_SHOT;
-    }
-
-    /* What the rest needs, read before decapsulation moves the packet. */
-    __u32 ack = bpf_ntohl(tcp->ack_seq);
-    int handshake_ack = (flags & ENCAP_FLAG_HANDSHAKE) && tcp->ack && !tcp->syn && !tcp->rst;
-    __u32 tcp_offset = (__u32)((void *)tcp - data) - outer_length;
-    __u32 options_length = tcp->doff > 5 ? tcp->doff * 4 - 20 : 0;
-    struct bpf_sock_tuple tuple = {};
-    __u32 tuple_size;
-    if (inner_v6) {
-        struct ipv6hdr *ip6 = inner;
-        __builtin_memcpy(tuple.ipv6.saddr, &ip6->saddr, 16);
-        __builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, 16);
-        tuple.ipv6.sport = tcp->source;
-        tuple.ipv6.dport = tcp->dest;
-        tuple_size = sizeof(tuple.ipv6);
-    } else {
-        struct iphdr *ip = inner;
-        tuple.ipv4.saddr = ip->saddr;
-        tuple.ipv4.daddr = ip->daddr;
-        tuple.ipv4.sport = tcp->source;
-        tuple.ipv4.dport = tcp->dest;
-        tuple_size = sizeof(tuple.ipv4);
-    }
-
-    /* Strip the outer IP, UDP and our header: the client's packet follows the Ethernet header directly. When the
-     * families differ, the skb's protocol changes first (which also moves the room by the 20 bytes the two IP
-     * headers differ by), and the EtherType after. */
-    __s32 strip = outer_length;
-    if (inner_v6 != outer_v6) {
-        if (bpf_skb_change_proto(skb, bpf_htons(inner_v6 ? ETH_P_IPV6 : ETH_P_IP), 0) < 0) {
-            sp_count(SP_MIXED_FAMILY);
-            return TC_ACT_SHOT;
-        }
-        strip += inner_v6 ? 20 : -20;
-    }
-    if (bpf_skb_adjust_room(skb, -strip, BPF_ADJ_ROOM_MAC, 0) < 0) {
-        sp_count(SP_DECAP_FAILED);
-        return TC_ACT_SHOT;
-    }
-    if (inner_v6 != outer_v6) {
-        __be16 proto = bpf_htons(inner_v6 ? ETH_P_IPV6 : ETH_P_IP);
-        if (bpf_skb_store_bytes(skb, 12, &proto, sizeof(proto), 0) < 0) {
-            sp_count(SP_DECAP_FAILED);
-            return TC_ACT_SHOT;
-        }
-    }
-    if (handshake_ack)
-        return handshake(skb, config, &tuple, tuple_size, inner_v6, ack, tcp_offset + 20, options_length, flags);
-    return forward(skb, &tuple, tuple_size);
+    __u32 counter = sp_process(skb);
+    sp_count(counter);
+    return sp_passes(counter) ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 char _license[] SEC("license") = "GPL";
