@@ -1,0 +1,562 @@
+#!/usr/bin/python3
+"""Golden cases and fuzz seeds for the backend program, built independently of it: frames with scapy, the
+authenticator with our own SipHash-2-4 (checked against the SipHash paper's vector), K_b with our own HKDF-Expand
+(checked against RFC 5869). Sets up the sockets the program's lookups should find (a listener on each VIP, an
+established connection, a TIME_WAIT entry), then runs the C runner over the cases and the fuzz.
+
+Runs inside the test's network namespace (scripts/bpf-test.sh makes it, with the addresses below on lo):
+    bpf_test.py run --runner RUNNER --obj OBJ --work DIR [--frames N] [--seed S]
+    bpf_test.py derive KEYFILE ADDRESS        prints K_b (hex) for a key file and a backend address
+Prints one line per check ("  ok    NAME" / "  FAIL  NAME"); exits 1 on any failure.
+"""
+import argparse
+import hashlib
+import hmac
+import ipaddress
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import logging
+
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)  # no "No route found" chatter: nothing is sent
+from scapy.all import (ARP, ICMP, IP, UDP, TCP, Ether, ICMPv6PacketTooBig, IPOption_EOL, IPOption_NOP, IPv6,
+                       IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw)
+from scapy.utils import checksum
+
+# The test topology (bpf-test.sh puts the VIPs, clients and router addresses on lo).
+PORT = 6080
+PROXY4, PROXY6 = "203.0.113.1", "2001:db8:113::1"
+STRANGER4, STRANGER6 = "203.0.113.99", "2001:db8:113::99"
+BACKEND4, BACKEND6 = "10.20.0.2", "2001:db8:200::11"
+UNKEYED4 = "10.20.0.99"  # a backend address with no key of its own
+VIP4, VIP6 = "198.51.100.10", "2001:db8:100::10"
+OTHER4, OTHER6 = "198.51.100.77", "2001:db8:100::77"
+CLIENT4, CLIENT6 = "192.0.2.1", "2001:db8:2::1"
+ROUTER4, ROUTER6 = "192.0.2.254", "2001:db8:2::fe"
+MAC_BACKEND, MAC_PROXY = "02:00:00:00:00:0b", "02:00:00:00:00:03"
+ESTABLISHED_PORT, TIMEWAIT_PORT, NEW_PORT = 41000, 41001, 52000
+PERIOD_MS, GRACE_MS, SKEW_MS = 600000, 600000, 500
+
+checks = {"passed": 0, "failed": 0}
+
+
+def check(ok, name, why=""):
+    checks["passed" if ok else "failed"] += 1
+    print(("  ok    %s" if ok else "  FAIL  %s" + (": " + why if why else "")) % name, flush=True)
+
+
+# ---- SipHash-2-4 and HKDF, written here from their specifications ----
+
+M64 = (1 << 64) - 1
+
+
+def _rotl(x, b):
+    return ((x << b) | (x >> (64 - b))) & M64
+
+
+def siphash24(key, message):
+    k0, k1 = struct.unpack("<QQ", key)
+    v = [0x736F6D6570736575 ^ k0, 0x646F72616E646F6D ^ k1, 0x6C7967656E657261 ^ k0, 0x7465646279746573 ^ k1]
+
+    def sipround():
+        v[0] = (v[0] + v[1]) & M64; v[1] = _rotl(v[1], 13); v[1] ^= v[0]; v[0] = _rotl(v[0], 32)
+        v[2] = (v[2] + v[3]) & M64; v[3] = _rotl(v[3], 16); v[3] ^= v[2]
+        v[0] = (v[0] + v[3]) & M64; v[3] = _rotl(v[3], 21); v[3] ^= v[0]
+        v[2] = (v[2] + v[1]) & M64; v[1] = _rotl(v[1], 17); v[1] ^= v[2]; v[2] = _rotl(v[2], 32)
+
+    tail = len(message) % 8
+    blocks = [struct.unpack("<Q", message[i:i + 8])[0] for i in range(0, len(message) - tail, 8)]
+    blocks.append(int.from_bytes(message[len(message) - tail:], "little") | (len(message) & 0xFF) << 56)
+    for m in blocks:
+        v[3] ^= m
+        sipround()
+        sipround()
+        v[0] ^= m
+    v[2] ^= 0xFF
+    for _ in range(4):
+        sipround()
+    return v[0] ^ v[1] ^ v[2] ^ v[3]
+
+
+def hkdf_expand(prk, info, length):
+    out, block, counter = b"", b"", 1
+    while len(out) < length:
+        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        out += block
+        counter += 1
+    return out[:length]
+
+
+def backend_key(auth_key, address):
+    """K_b = HKDF-Expand-SHA256(PRK = the auth key file's bytes, info = label || backend address, L = 16)."""
+    return hkdf_expand(auth_key, b"synproxy backend auth v1" + ipaddress.ip_address(address).packed, 16)
+
+
+def self_checks():
+    h = siphash24(bytes(range(16)), bytes(range(15)))
+    check(h == 0xA129CA6149BE45E5, "python: SipHash-2-4 matches the paper's vector (key 00..0f, message 00..0e)",
+          "got %016x" % h)
+    prk = bytes.fromhex("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5")
+    okm = hkdf_expand(prk, bytes(range(0xF0, 0xFA)), 42)
+    want = "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
+    check(okm.hex() == want, "python: HKDF-Expand-SHA256 matches RFC 5869 test case 1", okm.hex())
+
+
+# ---- frames ----
+
+def encap_header(inner_v6, marked=False, epoch=0, wscale=0, mss=0, version=1, first=0x03, proto=None, reserved=0):
+    flags = (0x8000 if marked else 0) | (version & 7) << 12 | (epoch & 0xFF) << 4 | (wscale & 0xF)
+    return bytes([first, proto if proto is not None else (41 if inner_v6 else 4)]) + struct.pack(
+        ">HHH", flags, mss, reserved)
+
+
+def l4_offset(inner, v6):
+    if not v6:
+        return (inner[0] & 0xF) * 4
+    offset, nexthdr = 40, inner[6]
+    while nexthdr in (0, 43, 60):
+        nexthdr, offset = inner[offset], offset + (inner[offset + 1] + 1) * 8
+    return offset
+
+
+def authenticator(key, header8, inner, v6):
+    addresses = inner[8:40] if v6 else inner[12:20]
+    l4 = l4_offset(inner, v6)
+    return siphash24(key, header8 + addresses + inner[l4:l4 + 12])
+
+
+def outer(payload, v6, src=None, dst=None, ecn=0, dport=PORT, ip_options=None, frag=0, mf=False):
+    if v6:
+        ip = IPv6(src=src or PROXY6, dst=dst or BACKEND6, tc=ecn, hlim=64)
+    else:
+        ip = IP(src=src or PROXY4, dst=dst or BACKEND4, tos=ecn, ttl=64, id=7, frag=frag,
+                flags="MF" if mf else 0, options=ip_options or [])
+    return bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / ip / UDP(sport=40001, dport=dport, chksum=0) / Raw(payload))
+
+
+class Keys:
+    def __init__(self, auth_key):
+        self.auth = auth_key
+        self.by_address = {BACKEND4: backend_key(auth_key, BACKEND4), BACKEND6: backend_key(auth_key, BACKEND6),
+                           UNKEYED4: backend_key(auth_key, UNKEYED4)}
+
+
+def encap(keys, inner_packet, outer_v6, marked=False, epoch=0, wscale=0, mss=0, key=None, header=None,
+          tamper=None, **outer_args):
+    """Our header and authenticator around an inner packet, inside an outer frame to the backend."""
+    inner = bytes(inner_packet)
+    inner_v6 = inner[0] >> 4 == 6
+    dst = outer_args.get("dst") or (BACKEND6 if outer_v6 else BACKEND4)
+    h8 = header if header is not None else encap_header(inner_v6, marked, epoch, wscale, mss)
+    tag = authenticator(key or keys.by_address[dst], h8, inner, inner_v6)
+    payload = bytearray(h8 + struct.pack(">Q", tag) + inner)
+    if tamper:
+        tamper(payload)
+    return outer(bytes(payload), outer_v6, **outer_args)
+
+
+def decapsulated(inner_packet, ecn=None):
+    """The frame the program should hand the kernel: our Ethernet addresses, the inner EtherType and packet (with
+    its ECN field changed, and IPv4's checksum recomputed whole)."""
+    inner = bytearray(bytes(inner_packet))
+    v6 = inner[0] >> 4 == 6
+    if ecn is not None:
+        if v6:
+            inner[1] = (inner[1] & ~0x30) | ecn << 4
+        else:
+            ihl = (inner[0] & 0xF) * 4
+            inner[1] = (inner[1] & ~0x3) | ecn
+            inner[10:12] = b"\0\0"
+            inner[10:12] = struct.pack(">H", checksum(bytes(inner[:ihl])))
+    return bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY, type=0x86DD if v6 else 0x0800)) + bytes(inner)
+
+
+TS = [("NOP", None), ("NOP", None), ("Timestamp", (123456, 789012))]
+COOKIE = 0x5A5A5A00 | 0x10 | 7  # MAC bits, SACK, the client's window scale 7
+
+
+def tcp4(sport=NEW_PORT, dport=80, flags="A", tos=0, src=CLIENT4, dst=VIP4, payload=b"", ip_options=None,
+         frag=0, mf=False):
+    return IP(src=src, dst=dst, tos=tos, ttl=64, id=1, frag=frag, flags="MF" if mf else 0,
+              options=ip_options or []) / TCP(sport=sport, dport=dport, seq=1000, ack=COOKIE + 1, flags=flags,
+                                               window=502, options=TS) / Raw(payload)
+
+
+def tcp6(sport=NEW_PORT, dport=80, flags="A", tc=0, src=CLIENT6, dst=VIP6, payload=b"", ext=None):
+    ip = IPv6(src=src, dst=dst, tc=tc, hlim=64)
+    for header in ext or []:
+        ip = ip / header
+    return ip / TCP(sport=sport, dport=dport, seq=1000, ack=COOKIE + 1, flags=flags, window=502,
+                    options=TS) / Raw(payload)
+
+
+def icmp4_frag_needed():
+    quoted = IP(src=VIP4, dst=CLIENT4, ttl=60) / TCP(sport=80, dport=ESTABLISHED_PORT, seq=5000, flags="A")
+    return IP(src=ROUTER4, dst=VIP4, ttl=64) / ICMP(type=3, code=4, nexthopmtu=1400) / Raw(bytes(quoted)[:28])
+
+
+def icmp6_too_big(ext=None):
+    quoted = IPv6(src=VIP6, dst=CLIENT6, hlim=60) / TCP(sport=80, dport=ESTABLISHED_PORT, seq=5000, flags="A")
+    ip = IPv6(src=ROUTER6, dst=VIP6, hlim=64)
+    for header in ext or []:
+        ip = ip / header
+    return ip / ICMPv6PacketTooBig(mtu=1280) / Raw(bytes(quoted)[:60])
+
+
+# ---- the sockets the lookups find ----
+
+def sockets():
+    """A listener on each VIP's port 80, an established connection from each client's ESTABLISHED_PORT, and a
+    TIME_WAIT entry on the server side for TIMEWAIT_PORT (the server closes first). Kept open while the runner runs."""
+    held = []
+    for family, vip, client in ((socket.AF_INET, VIP4, CLIENT4), (socket.AF_INET6, VIP6, CLIENT6)):
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((vip, 80))
+        listener.listen(16)
+        established = socket.socket(family, socket.SOCK_STREAM)
+        established.bind((client, ESTABLISHED_PORT))
+        established.connect((vip, 80))
+        server_side, _ = listener.accept()
+        closing = socket.socket(family, socket.SOCK_STREAM)
+        closing.bind((client, TIMEWAIT_PORT))
+        closing.connect((vip, 80))
+        closing_server, _ = listener.accept()
+        closing_server.close()
+        time.sleep(0.05)
+        closing.close()
+        held += [listener, established, server_side]
+    time.sleep(0.2)
+    tw = subprocess.run(["ss", "-Htan", "state", "time-wait"], capture_output=True, text=True).stdout
+    ok = "%s:80" % VIP4 in tw and "[%s]:80" % VIP6 in tw
+    check(ok, "setup: listeners, established connections and TIME_WAIT entries on the VIPs", tw)
+    return held
+
+
+# ---- the cases ----
+
+def wait_for_epoch_room():
+    """The golden epochs are computed here and checked by the program moments later: stay clear of an edge."""
+    while True:
+        now = int(time.time() * 1000)
+        if PERIOD_MS - now % PERIOD_MS > 30000:
+            return now // PERIOD_MS
+        time.sleep(1)
+
+
+def golden_cases(keys, epoch):
+    cases = []  # ("config ..." lines or (name, ret, counter, input, output))
+
+    def case(name, ret, counter, frame, out="-"):
+        cases.append((name, ret, counter, frame, out))
+
+    def cfg(line):
+        cases.append(line)
+
+    def marked(inner, outer_v6=False, **kw):
+        return encap(keys, inner, outer_v6, marked=True, epoch=kw.pop("epoch", epoch), wscale=7,
+                     mss=kw.pop("mss", 1460), **kw)
+
+    def plain(inner, outer_v6=False, **kw):
+        return encap(keys, inner, outer_v6, **kw)
+
+    # Handshake ACKs. The kfunc creates a request socket only for an skb at tc ingress (skb_at_tc_ingress);
+    # BPF_PROG_TEST_RUN's skb is not, so bpf_sk_assign_tcp_reqsk returns -EINVAL here and the program counts
+    # handshake-refused (and drops) after finding the listener and decoding the cookie: everything up to the kfunc
+    # call is checked here, the socket itself by the end-to-end run.
+    a4, a6 = tcp4(), tcp6()
+    case("marked-ack-v4-reaches-kfunc", "shot", "handshake-refused", marked(a4), decapsulated(a4))
+    case("marked-ack-v6-reaches-kfunc", "shot", "handshake-refused", marked(a6, True), decapsulated(a6))
+    case("marked-ack-v6-in-v4-reaches-kfunc", "shot", "handshake-refused", marked(a6, False), decapsulated(a6))
+    case("marked-ack-v4-in-v6-reaches-kfunc", "shot", "handshake-refused", marked(a4, True), decapsulated(a4))
+    case("marked-ack-previous-epoch-still-good", "shot", "handshake-refused", marked(a4, epoch=epoch - 1))
+    inner_opts = tcp4(ip_options=[IPOption_NOP(), IPOption_NOP(), IPOption_NOP(), IPOption_EOL()])
+    case("marked-ack-inner-ipv4-options", "shot", "handshake-refused", marked(inner_opts), decapsulated(inner_opts))
+    hrd = tcp6(ext=[IPv6ExtHdrHopByHop(), IPv6ExtHdrRouting(), IPv6ExtHdrDestOpt()])
+    case("marked-ack-v6-after-hop-routing-dstopts", "shot", "handshake-refused", marked(hrd, True),
+         decapsulated(hrd))
+    case("marked-ack-no-listener", "shot", "handshake-no-listener", marked(tcp4(dport=81)))
+    case("marked-ack-no-listener-v6", "shot", "handshake-no-listener", marked(tcp6(dport=81), True))
+    est4, est6 = tcp4(sport=ESTABLISHED_PORT), tcp6(sport=ESTABLISHED_PORT)
+    case("marked-ack-existing-connection", "ok", "handshake-existing", marked(est4), decapsulated(est4))
+    case("marked-ack-existing-connection-v6", "ok", "handshake-existing", marked(est6, True), decapsulated(est6))
+    case("marked-ack-over-timewait", "shot", "handshake-over-timewait", marked(tcp4(sport=TIMEWAIT_PORT)))
+    case("marked-ack-over-timewait-v6", "shot", "handshake-over-timewait",
+         marked(tcp6(sport=TIMEWAIT_PORT), True))
+    case("marked-syn-is-not-a-handshake", "shot", "no-socket", marked(tcp4(flags="S")))
+    case("marked-ack-rst-is-not-a-handshake", "shot", "no-socket", marked(tcp4(flags="AR")))
+
+    # Unmarked traffic.
+    d4, d6 = tcp4(sport=ESTABLISHED_PORT, flags="PA", payload=b"GET / HTTP/1.1\r\n\r\n"), \
+        tcp6(sport=ESTABLISHED_PORT, flags="PA", payload=b"GET / HTTP/1.1\r\n\r\n")
+    case("data-v4-established", "ok", "forwarded", plain(d4), decapsulated(d4))
+    case("data-v6-established", "ok", "forwarded", plain(d6, True), decapsulated(d6))
+    case("data-v6-in-v4-established", "ok", "forwarded", plain(d6, False), decapsulated(d6))
+    case("data-v4-in-v6-established", "ok", "forwarded", plain(d4, True), decapsulated(d4))
+    case("data-v4-to-timewait-passes", "ok", "forwarded", plain(tcp4(sport=TIMEWAIT_PORT)))
+    case("ack-v4-no-socket", "shot", "no-socket", plain(tcp4()))
+    case("ack-v6-no-socket", "shot", "no-socket", plain(tcp6(), True))
+    case("unmarked-epoch-bits-ignored", "ok", "forwarded",
+         plain(d4, header=encap_header(False, epoch=epoch + 77, wscale=3)), decapsulated(d4))
+
+    # The authenticator.
+    def flip(offset, mask=1):
+        def change(payload):
+            payload[offset] ^= mask
+        return change
+
+    case("bad-auth-v4", "shot", "bad-auth", marked(a4, tamper=flip(15)))
+    case("bad-auth-v6", "shot", "bad-auth", marked(a6, True, tamper=flip(8, 0x80)))
+    case("bad-auth-shared-key-instead-of-backend-key", "shot", "bad-auth", marked(a4, key=keys.auth[:16]))
+    case("bad-auth-another-backends-key", "shot", "bad-auth", marked(a4, key=keys.by_address[BACKEND6]))
+    case("bad-auth-covers-mss", "shot", "bad-auth", marked(a4, tamper=flip(5)))
+    case("bad-auth-covers-reserved", "shot", "bad-auth", marked(a4, tamper=flip(7)))
+    case("bad-auth-covers-epoch", "shot", "bad-auth", marked(a4, tamper=flip(3, 0x10)))
+    case("bad-auth-covers-wscale", "shot", "bad-auth", marked(a4, tamper=flip(3, 0x01)))
+    case("bad-auth-covers-mark", "shot", "bad-auth", plain(d4, tamper=flip(2, 0x80)))
+    case("bad-auth-covers-tcp-ack", "shot", "bad-auth", marked(a4, tamper=flip(16 + 20 + 11)))
+    case("bad-auth-covers-inner-source", "shot", "bad-auth", marked(a4, tamper=flip(16 + 12)))
+    case("bad-auth-covers-icmp-quote", "shot", "bad-auth", plain(icmp4_frag_needed(), tamper=flip(16 + 20 + 11)))
+
+    # Versions.
+    for version in (0, 2, 7):
+        case("bad-version-%d" % version, "shot", "bad-version",
+             plain(d4, header=encap_header(False, version=version)))
+    old = outer(bytes([0x02, 4, 0, 0]) + bytes(8) + bytes(d4), False)
+    case("bad-version-old-12-byte-header", "shot", "bad-version", old)
+
+    # Proxies, keys, epochs.
+    case("unknown-proxy-v4", "shot", "unknown-proxy", marked(a4, src=STRANGER4))
+    case("unknown-proxy-v6", "shot", "unknown-proxy", marked(a6, True, src=STRANGER6))
+    case("no-key-for-outer-address", "shot", "no-key", marked(a4, dst=UNKEYED4))
+    case("stale-epoch-3-old", "shot", "stale-epoch", marked(a4, epoch=epoch - 3))
+    case("stale-epoch-2-ahead", "shot", "stale-epoch", marked(a4, epoch=epoch + 2))
+    case("stale-epoch-v6", "shot", "stale-epoch", marked(a6, True, epoch=epoch + 128))
+
+    # ECN across the tunnel (RFC 6040): on the established flow, so the frame passes and its bytes matter.
+    def ecn4(inner_ecn):
+        return tcp4(sport=ESTABLISHED_PORT, tos=0x20 | inner_ecn)
+
+    def ecn6(inner_ecn):
+        return tcp6(sport=ESTABLISHED_PORT, tc=0x20 | inner_ecn)
+
+    case("ce-over-ect0-v4-becomes-ce", "ok", "forwarded", plain(ecn4(2), ecn=3), decapsulated(ecn4(2), ecn=3))
+    case("ce-over-ect1-v4-becomes-ce", "ok", "forwarded", plain(ecn4(1), ecn=3), decapsulated(ecn4(1), ecn=3))
+    case("ce-over-ect1-v6-becomes-ce", "ok", "forwarded", plain(ecn6(1), True, ecn=3),
+         decapsulated(ecn6(1), ecn=3))
+    case("ce-over-ect0-v4-in-v6-becomes-ce", "ok", "forwarded", plain(ecn4(2), True, ecn=3),
+         decapsulated(ecn4(2), ecn=3))
+    case("ce-over-ce-stays", "ok", "forwarded", plain(ecn4(3), ecn=3), decapsulated(ecn4(3)))
+    case("ect1-over-ect0-becomes-ect1", "ok", "forwarded", plain(ecn4(2), ecn=1), decapsulated(ecn4(2), ecn=1))
+    case("not-ect-outer-leaves-ect0", "ok", "forwarded", plain(ecn4(2), ecn=0), decapsulated(ecn4(2)))
+    case("ce-over-not-ect-v4-dropped", "shot", "ce-not-ect", plain(ecn4(0), ecn=3))
+    case("ce-over-not-ect-v6-dropped", "shot", "ce-not-ect", plain(ecn6(0), True, ecn=3))
+    case("ce-over-not-ect-marked-dropped", "shot", "ce-not-ect", marked(tcp4(tos=0), ecn=3))
+
+    # ICMP for path MTU discovery.
+    i4, i6 = icmp4_frag_needed(), icmp6_too_big()
+    case("icmp-frag-needed-v4-passed", "ok", "icmp-passed", plain(i4), decapsulated(i4))
+    case("icmpv6-too-big-passed", "ok", "icmp-passed", plain(i6, True), decapsulated(i6))
+    case("icmpv6-too-big-in-v4-passed", "ok", "icmp-passed", plain(i6, False), decapsulated(i6))
+    i6d = icmp6_too_big(ext=[IPv6ExtHdrDestOpt()])
+    case("icmpv6-after-dstopts-passed", "ok", "icmp-passed", plain(i6d, True), decapsulated(i6d))
+    case("icmp-marked-is-malformed", "shot", "malformed",
+         plain(i4, header=encap_header(False, marked=True, epoch=epoch)))
+    short_icmp = IP(src=ROUTER4, dst=VIP4) / ICMP(type=3, code=4)  # 8 bytes: less than the 12 covered
+    case("icmp-shorter-than-12-bytes-malformed", "shot", "malformed",
+         outer(encap_header(False) + bytes(8) + bytes(short_icmp), False))
+
+    # IPv6 extension headers in front of the inner L4 header.
+    dst = tcp6(sport=ESTABLISHED_PORT, ext=[IPv6ExtHdrDestOpt()], flags="PA", payload=b"x")
+    case("dstopts-before-tcp-forwarded", "ok", "forwarded", plain(dst, True), decapsulated(dst))
+    four = tcp6(ext=[IPv6ExtHdrHopByHop(), IPv6ExtHdrDestOpt(), IPv6ExtHdrRouting(), IPv6ExtHdrDestOpt()])
+    case("four-extension-headers-accepted", "shot", "handshake-refused", marked(four, True))
+    five = bytes(tcp6(ext=[IPv6ExtHdrHopByHop()] + [IPv6ExtHdrDestOpt()] * 4))
+    case("five-extension-headers-malformed", "shot", "malformed",
+         outer(encap_header(True) + bytes(8) + five, True))
+    frag = bytes(tcp6(ext=[IPv6ExtHdrFragment(m=1, id=5)]))
+    case("inner-fragment-header-malformed", "shot", "malformed", outer(encap_header(True) + bytes(8) + frag, True))
+    cut = bytes(tcp6(ext=[IPv6ExtHdrDestOpt()]))[:40] + bytes([6, 200])  # claims 1608 bytes, has 2
+    case("extension-header-cut-off-malformed", "shot", "malformed", outer(encap_header(True) + bytes(8) + cut, True))
+
+    # Malformed encapsulation.
+    good = bytes(plain(d4))
+    udp_payload = 14 + 20 + 8
+    case("truncated-our-header", "shot", "malformed", good[:udp_payload + 10])
+    case("first-byte-wrong", "shot", "malformed", outer(bytes([0x13]) + good[udp_payload + 1:], False))
+    case("inner-protocol-5", "shot", "malformed", plain(d4, header=encap_header(False, proto=5)))
+    case("inner-version-mismatch", "shot", "malformed", plain(d6, header=encap_header(False, proto=4)))
+    case("inner-ipv4-fragment", "shot", "malformed", plain(tcp4(sport=ESTABLISHED_PORT, mf=True)))
+    case("inner-ipv4-later-fragment", "shot", "malformed", plain(tcp4(sport=ESTABLISHED_PORT, frag=3)))
+    case("inner-udp", "shot", "malformed", plain(IP(src=CLIENT4, dst=VIP4) / UDP(sport=53, dport=53) / Raw(b"x" * 8)))
+    case("inner-tcp-truncated", "shot", "malformed",
+         outer(encap_header(False) + bytes(8) + bytes(tcp4())[:20 + 12], False))
+    bad_doff = bytearray(bytes(d4))
+    bad_doff[20 + 12] = 0x40
+    case("inner-tcp-data-offset-4", "shot", "malformed", plain(bytes(bad_doff)))
+
+    # The outer header: what the proxy never sends.
+    case("outer-ipv4-options", "shot", "outer-options",
+         plain(d4, ip_options=[IPOption_NOP(), IPOption_NOP(), IPOption_NOP(), IPOption_EOL()]))
+    case("outer-ipv4-first-fragment", "shot", "outer-fragment", plain(d4, mf=True))
+    case("outer-ipv4-later-fragment-not-ours", "ok", "not-ours", plain(d4, frag=100), "=")
+    frag_outer = bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / IPv6(src=PROXY6, dst=BACKEND6) /
+                       IPv6ExtHdrFragment(m=1, id=9) / UDP(sport=40001, dport=PORT, chksum=0) / Raw(b"\0" * 40))
+    case("outer-ipv6-first-fragment", "shot", "outer-fragment", frag_outer)
+    case("outer-ipv4-options-other-port-not-ours", "ok", "not-ours",
+         outer(b"hello", False, dport=53, ip_options=[IPOption_NOP(), IPOption_NOP(), IPOption_NOP(),
+                                                        IPOption_EOL()]), "=")
+
+    # Not ours.
+    case("arp-not-ours", "ok", "not-ours", bytes(Ether(dst="ff:ff:ff:ff:ff:ff", src=MAC_PROXY) /
+                                                  ARP(psrc=PROXY4, pdst=BACKEND4)), "=")
+    case("udp-dns-not-ours", "ok", "not-ours", outer(b"\0" * 12, False, dport=53), "=")
+    case("udp-v6-other-port-not-ours", "ok", "not-ours", outer(b"\0" * 12, True, dport=6081), "=")
+    plain4 = bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / tcp4())
+    plain6 = bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / tcp6())
+    case("tcp-to-vip-v4-not-strict-passes", "ok", "not-ours", plain4, "=")
+    case("tcp-to-vip-v6-not-strict-passes", "ok", "not-ours", plain6, "=")
+    # BPF_PROG_TEST_RUN refuses frames shorter than Ethernet and the fixed IP header: cut inside UDP's.
+    case("truncated-in-udp-header-v4-not-ours", "ok", "not-ours", plain(d4)[:14 + 20 + 6], "=")
+    case("truncated-in-udp-header-v6-not-ours", "ok", "not-ours", plain(d6, True)[:14 + 40 + 6], "=")
+
+    # --strict: TCP to a VIP must come through a proxy.
+    cfg("config strict 1")
+    case("strict-tcp-to-vip-v4-dropped", "shot", "not-encapsulated", plain4)
+    case("strict-tcp-to-vip-v6-dropped", "shot", "not-encapsulated", plain6)
+    case("strict-tcp-to-vip-v6-behind-dstopts-dropped", "shot", "not-encapsulated",
+         bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / tcp6(ext=[IPv6ExtHdrDestOpt()])))
+    case("strict-tcp-to-vip-v6-fragment-dropped", "shot", "not-encapsulated",
+         bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / tcp6(ext=[IPv6ExtHdrFragment(m=1, id=3)])))
+    case("strict-ipv4-later-fragment-to-vip-dropped", "shot", "not-encapsulated",
+         bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / tcp4(frag=10)))
+    long_chain = IPv6(src=CLIENT6, dst=VIP6) / IPv6ExtHdrHopByHop()
+    for _ in range(5):
+        long_chain = long_chain / IPv6ExtHdrDestOpt()
+    long_chain = long_chain / UDP(sport=1, dport=2)
+    case("strict-vip-v6-chain-too-long-dropped", "shot", "not-encapsulated",
+         bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / long_chain))
+    case("strict-tcp-to-other-address-passes", "ok", "not-ours",
+         bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / tcp4(dst=OTHER4)), "=")
+    case("strict-tcp-to-other-address-v6-passes", "ok", "not-ours",
+         bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / tcp6(dst=OTHER6)), "=")
+    case("strict-icmp-to-vip-passes", "ok", "not-ours",
+         bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / IP(src=CLIENT4, dst=VIP4) / ICMP()), "=")
+    case("strict-udp-to-vip-passes", "ok", "not-ours",
+         bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / IP(src=CLIENT4, dst=VIP4) / UDP(dport=53)), "=")
+    case("strict-encapsulated-still-forwarded", "ok", "forwarded", plain(d4), decapsulated(d4))
+    cfg("config strict 0")
+
+    # --backend-key: one key for any outer address without its own.
+    cfg("config default-key %s" % keys.by_address[UNKEYED4].hex())
+    case("default-key-authenticates-unlisted-address", "ok", "forwarded", plain(d4, dst=UNKEYED4),
+         decapsulated(d4))
+    case("default-key-does-not-replace-own-key", "shot", "bad-auth",
+         plain(d4, key=keys.by_address[UNKEYED4]))
+
+    # Not configured yet: everything passes untouched.
+    cfg("config enabled 0")
+    case("unconfigured-passes-untouched", "ok", "not-ours", marked(a4), "=")
+    return cases
+
+
+def fuzz_seeds(keys, epoch):
+    """Well-formed frames of every kind, the starting points of the runner's mutations."""
+    d4 = tcp4(sport=ESTABLISHED_PORT, flags="PA", payload=b"data")
+    d6 = tcp6(sport=ESTABLISHED_PORT, flags="PA", payload=b"data")
+    seeds = {
+        "marked-v4": encap(keys, tcp4(), False, marked=True, epoch=epoch, wscale=7, mss=1460),
+        "marked-v6": encap(keys, tcp6(), True, marked=True, epoch=epoch, wscale=7, mss=1440),
+        "marked-v6-in-v4": encap(keys, tcp6(), False, marked=True, epoch=epoch, wscale=7, mss=1440),
+        "marked-v4-in-v6": encap(keys, tcp4(), True, marked=True, epoch=epoch, wscale=7, mss=1460),
+        "marked-existing": encap(keys, tcp4(sport=ESTABLISHED_PORT), False, marked=True, epoch=epoch),
+        "marked-timewait": encap(keys, tcp6(sport=TIMEWAIT_PORT), True, marked=True, epoch=epoch),
+        "marked-ext-v6": encap(keys, tcp6(ext=[IPv6ExtHdrDestOpt(), IPv6ExtHdrRouting()]), True, marked=True,
+                               epoch=epoch),
+        "data-v4": encap(keys, d4, False),
+        "data-v6": encap(keys, d6, True),
+        "data-v6-in-v4": encap(keys, d6, False),
+        "data-v4-in-v6": encap(keys, d4, True),
+        "data-v4-ect0": encap(keys, tcp4(sport=ESTABLISHED_PORT, tos=2), False, ecn=3),
+        "data-v6-ext": encap(keys, tcp6(sport=ESTABLISHED_PORT, ext=[IPv6ExtHdrHopByHop()]), True),
+        "ack-no-socket": encap(keys, tcp4(sport=NEW_PORT + 1), False),
+        "icmp-v4": encap(keys, icmp4_frag_needed(), False),
+        "icmp-v6": encap(keys, icmp6_too_big(), True),
+        "icmp-v6-in-v4": encap(keys, icmp6_too_big(ext=[IPv6ExtHdrDestOpt()]), False),
+        "plain-tcp-vip-v4": bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / tcp4()),
+        "plain-tcp-vip-v6": bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / tcp6(ext=[IPv6ExtHdrDestOpt()])),
+        "arp": bytes(Ether(dst="ff:ff:ff:ff:ff:ff", src=MAC_PROXY) / ARP(psrc=PROXY4, pdst=BACKEND4)),
+    }
+    return seeds
+
+
+def config_lines(keys):
+    lines = ["config port %d" % PORT, "config period-ms %d" % PERIOD_MS, "config grace-ms %d" % GRACE_MS,
+             "config skew-ms %d" % SKEW_MS, "config strict 0", "config enabled 1"]
+    lines += ["config proxy %s" % a for a in (PROXY4, PROXY6)]
+    lines += ["config vip %s" % a for a in (VIP4, VIP6)]
+    lines += ["config key %s %s" % (a, keys.by_address[a].hex()) for a in (BACKEND4, BACKEND6)]
+    return lines
+
+
+def run(args):
+    self_checks()
+    held = sockets()
+    keys = Keys(os.urandom(32))
+    epoch = wait_for_epoch_room()
+    os.makedirs(args.work, exist_ok=True)
+    golden = os.path.join(args.work, "golden.txt")
+    with open(golden, "w") as out:
+        for line in config_lines(keys):
+            print(line, file=out)
+        for item in golden_cases(keys, epoch):
+            if isinstance(item, str):
+                print(item, file=out)
+                continue
+            name, ret, counter, frame, expected = item
+            expected = expected if expected in ("-", "=") else bytes(expected).hex()
+            print("case %s %s %s %s %s" % (name, ret, counter, bytes(frame).hex(), expected), file=out)
+    fuzz = os.path.join(args.work, "fuzz.txt")
+    with open(fuzz, "w") as out:
+        for line in config_lines(keys):
+            print(line, file=out)
+        for name, frame in fuzz_seeds(keys, epoch).items():
+            print("seed %s %s" % (name, bytes(frame).hex()), file=out)
+    sys.stdout.flush()
+    rc_golden = subprocess.run([args.runner, "golden", args.obj, golden]).returncode
+    rc_fuzz = subprocess.run([args.runner, "fuzz", args.obj, fuzz, "--frames", str(args.frames),
+                              "--seed", str(args.seed)]).returncode
+    del held
+    if rc_golden not in (0, 1) or rc_fuzz not in (0, 1):
+        check(False, "runner", "exited %d / %d" % (rc_golden, rc_fuzz))
+    return 0 if checks["failed"] == 0 and rc_golden == 0 and rc_fuzz == 0 else 1
+
+
+def derive(args):
+    text = open(args.keyfile, encoding="ascii").read().strip()
+    print(backend_key(bytes.fromhex(text), args.address).hex())
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run")
+    p.add_argument("--runner", required=True)
+    p.add_argument("--obj", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("--frames", type=int, default=1000000)
+    p.add_argument("--seed", type=int, default=1)
+    d = sub.add_parser("derive")
+    d.add_argument("keyfile")
+    d.add_argument("address")
+    args = parser.parse_args()
+    sys.exit(run(args) if args.command == "run" else derive(args))
+
+
+if __name__ == "__main__":
+    main()

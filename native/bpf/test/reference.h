@@ -1,0 +1,383 @@
+/*
+ * The test runner's reference: what the backend program should do with a frame, written again from the
+ * specification (README, "The backends"; native/bpf/encap.h) over plain bytes, without the program's code: its own
+ * SipHash-2-4 (byte-oriented, padding done here), its own parser, its own RFC 6040 table and its own epoch search.
+ * The mutation fuzz compares the program against it frame by frame.
+ */
+#ifndef SP_TEST_REFERENCE_H
+#define SP_TEST_REFERENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "counters.h"
+
+/* ---- SipHash-2-4 over a byte string (Aumasson and Bernstein's reference, reduced) ---- */
+
+static uint64_t ref_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static uint64_t ref_rotl(uint64_t x, int b)
+{
+    return (x << b) | (x >> (64 - b));
+}
+
+#define REF_ROUND                                                                                                  \
+    do {                                                                                                           \
+        v0 += v1; v1 = ref_rotl(v1, 13); v1 ^= v0; v0 = ref_rotl(v0, 32);                                         \
+        v2 += v3; v3 = ref_rotl(v3, 16); v3 ^= v2;                                                                \
+        v0 += v3; v3 = ref_rotl(v3, 21); v3 ^= v0;                                                                \
+        v2 += v1; v1 = ref_rotl(v1, 17); v1 ^= v2; v2 = ref_rotl(v2, 32);                                         \
+    } while (0)
+
+static uint64_t ref_siphash(const uint8_t key[16], const uint8_t *message, size_t length)
+{
+    uint64_t k0 = ref_le64(key), k1 = ref_le64(key + 8);
+    uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
+    uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+    size_t full = length - length % 8;
+    for (size_t i = 0; i < full; i += 8) {
+        uint64_t m = ref_le64(message + i);
+        v3 ^= m;
+        REF_ROUND;
+        REF_ROUND;
+        v0 ^= m;
+    }
+    uint64_t last = (uint64_t)length << 56;
+    for (size_t i = 0; i < length % 8; i++)
+        last |= (uint64_t)message[full + i] << (8 * i);
+    v3 ^= last;
+    REF_ROUND;
+    REF_ROUND;
+    v0 ^= last;
+    v2 ^= 0xff;
+    REF_ROUND;
+    REF_ROUND;
+    REF_ROUND;
+    REF_ROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* ---- the configuration, as the runner wrote it into the program's maps ---- */
+
+#define REF_MAX_ENTRIES 8
+
+struct ref_address {
+    int family; /* 4 or 6 */
+    uint8_t bytes[16];
+    uint8_t key[16]; /* for keys */
+};
+
+struct ref_config {
+    bool enabled, strict, has_default_key;
+    uint8_t default_key[16];
+    uint16_t port;
+    uint32_t period_ms, grace_ms, skew_ms;
+    struct ref_address proxies[REF_MAX_ENTRIES], vips[REF_MAX_ENTRIES], keys[REF_MAX_ENTRIES];
+    int proxy_count, vip_count, key_count;
+};
+
+static const struct ref_address *ref_find(const struct ref_address *list, int count, int family,
+                                          const uint8_t *bytes)
+{
+    for (int i = 0; i < count; i++)
+        if (list[i].family == family && !memcmp(list[i].bytes, bytes, family == 4 ? 4 : 16))
+            return &list[i];
+    return NULL;
+}
+
+/* ---- the classification ---- */
+
+static uint16_t ref_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* What the program should do with a frame: a set of acceptable counters (one, except where only the socket table
+ * or the clock decides), and where the pieces are. */
+struct ref_result {
+    uint32_t allowed;  /* bit per counter */
+    bool authentic;    /* reached the authenticator and it verifies (or would, once signed) */
+    bool signable;     /* reached the authenticator: ref_sign can make it verify */
+    size_t header;     /* our header's offset */
+    size_t inner;      /* the inner IP header's offset */
+    size_t l4;         /* the inner L4 header's offset */
+    bool inner_v6;
+    uint8_t outer_ecn;
+    const uint8_t *key;
+    uint8_t message[52]; /* what the authenticator covers */
+    size_t message_length;
+};
+
+#define REF_BIT(c) (1u << (c))
+
+/* IPv6 extension headers as the specification lists them: at most 4 of hop-by-hop, routing, destination options,
+ * and fragment headers only where allowed. False when the chain is refused or cut off. */
+static bool ref_ipv6_chain(const uint8_t *f, size_t len, size_t *offset, uint8_t *next, bool fragment_ok)
+{
+    for (int count = 0;; count++) {
+        uint8_t kind = *next;
+        bool ext = kind == 0 || kind == 43 || kind == 60;
+        if (!ext && kind != 44)
+            return true;
+        if (count == 4 || (kind == 44 && !fragment_ok))
+            return false;
+        if (*offset + 2 > len)
+            return false;
+        *next = f[*offset];
+        *offset += kind == 44 ? 8 : ((size_t)f[*offset + 1] + 1) * 8;
+    }
+}
+
+/* Epoch search by brute force: every e with the right low 8 bits anywhere near now. */
+static bool ref_epoch_fresh(uint64_t now_ms, uint8_t epoch, uint32_t period, uint32_t grace, uint32_t skew)
+{
+    if (period == 0)
+        return false;
+    int64_t center = (int64_t)(now_ms / period);
+    for (int64_t e = center - 600; e <= center + 600; e++) {
+        if (e < 0 || (e & 0xff) != epoch)
+            continue;
+        int64_t start = e * (int64_t)period, now = (int64_t)now_ms;
+        if (start - skew <= now && now <= start + period + grace + skew)
+            return true;
+    }
+    return false;
+}
+
+static void ref_final(struct ref_result *r, int counter)
+{
+    r->allowed = REF_BIT(counter);
+}
+
+static void ref_strict_v4(const struct ref_config *c, const uint8_t *ip, struct ref_result *r)
+{
+    bool blocked = c->strict && ip[9] == 6 && ref_find(c->vips, c->vip_count, 4, ip + 16);
+    ref_final(r, blocked ? SP_NOT_ENCAPSULATED : SP_NOT_OURS);
+}
+
+static void ref_strict_v6(const struct ref_config *c, const uint8_t *f, size_t len, struct ref_result *r)
+{
+    if (!c->strict || !ref_find(c->vips, c->vip_count, 6, f + 38)) {
+        ref_final(r, SP_NOT_OURS);
+        return;
+    }
+    size_t offset = 54;
+    uint8_t next = f[20];
+    bool known = ref_ipv6_chain(f, len, &offset, &next, true);
+    ref_final(r, !known || next == 6 ? SP_NOT_ENCAPSULATED : SP_NOT_OURS);
+}
+
+/* Classifies a frame of len >= 14 bytes (shorter ones never reach a tc program). now_ms: the wall clock. */
+static void ref_classify(const uint8_t *f, size_t len, const struct ref_config *c, uint64_t now_ms,
+                         struct ref_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (!c->enabled) {
+        ref_final(r, SP_NOT_OURS);
+        return;
+    }
+    uint16_t type = ref_be16(f + 12);
+    const struct ref_address *own;
+    if (type == 0x0800) {
+        const uint8_t *ip = f + 14;
+        if (len < 34) {
+            ref_final(r, SP_NOT_OURS);
+            return;
+        }
+        unsigned ihl = ip[0] & 0xf;
+        uint16_t frag = ref_be16(ip + 6);
+        if (ip[9] != 17) {
+            ref_strict_v4(c, ip, r);
+            return;
+        }
+        size_t udp = 14 + ihl * 4;
+        if ((frag & 0x1fff) || ihl < 5 || len < udp + 8 || ref_be16(f + udp + 2) != c->port) {
+            ref_final(r, SP_NOT_OURS);
+            return;
+        }
+        if (ihl != 5) {
+            ref_final(r, SP_OUTER_OPTIONS);
+            return;
+        }
+        if (frag & 0x2000) {
+            ref_final(r, SP_OUTER_FRAGMENT);
+            return;
+        }
+        if (!ref_find(c->proxies, c->proxy_count, 4, ip + 12)) {
+            ref_final(r, SP_UNKNOWN_PROXY);
+            return;
+        }
+        own = ref_find(c->keys, c->key_count, 4, ip + 16);
+        r->inner = 14 + 20 + 8 + 16;
+        r->outer_ecn = ip[1] & 3;
+    } else if (type == 0x86dd) {
+        if (len < 54) {
+            ref_final(r, SP_NOT_OURS);
+            return;
+        }
+        uint8_t next = f[20];
+        if (next == 44) {
+            bool first_to_us = len >= 54 + 8 + 8 && f[54] == 17 && !(ref_be16(f + 56) & 0xfff8) &&
+                               ref_be16(f + 62 + 2) == c->port;
+            if (first_to_us)
+                ref_final(r, SP_OUTER_FRAGMENT);
+            else
+                ref_strict_v6(c, f, len, r);
+            return;
+        }
+        if (next != 17) {
+            ref_strict_v6(c, f, len, r);
+            return;
+        }
+        if (len < 62 || ref_be16(f + 56) != c->port) {
+            ref_final(r, SP_NOT_OURS);
+            return;
+        }
+        if (!ref_find(c->proxies, c->proxy_count, 6, f + 22)) {
+            ref_final(r, SP_UNKNOWN_PROXY);
+            return;
+        }
+        own = ref_find(c->keys, c->key_count, 6, f + 38);
+        r->inner = 14 + 40 + 8 + 16;
+        r->outer_ecn = (f[15] >> 4) & 3;
+    } else {
+        ref_final(r, SP_NOT_OURS);
+        return;
+    }
+    r->key = own ? own->key : c->has_default_key ? c->default_key : NULL;
+    if (!r->key) {
+        ref_final(r, SP_NO_KEY);
+        return;
+    }
+
+    r->header = r->inner - 16;
+    const uint8_t *h = f + r->header;
+    if (len < r->inner) {
+        ref_final(r, SP_MALFORMED);
+        return;
+    }
+    if (h[0] != 0x03) {
+        ref_final(r, h[0] == 0x02 ? SP_BAD_VERSION : SP_MALFORMED);
+        return;
+    }
+    if (h[1] != 4 && h[1] != 41) {
+        ref_final(r, SP_MALFORMED);
+        return;
+    }
+    uint16_t flags = ref_be16(h + 2);
+    if (((flags >> 12) & 7) != 1) {
+        ref_final(r, SP_BAD_VERSION);
+        return;
+    }
+    bool marked = flags & 0x8000;
+    r->inner_v6 = h[1] == 41;
+    const uint8_t *in = f + r->inner;
+    uint8_t protocol;
+    size_t addresses_length = r->inner_v6 ? 32 : 8;
+    if (r->inner_v6) {
+        if (len < r->inner + 40 || (in[0] >> 4) != 6) {
+            ref_final(r, SP_MALFORMED);
+            return;
+        }
+        r->l4 = r->inner + 40;
+        protocol = in[6];
+        if (!ref_ipv6_chain(f, len, &r->l4, &protocol, false) || (protocol != 6 && protocol != 58)) {
+            ref_final(r, SP_MALFORMED);
+            return;
+        }
+    } else {
+        if (len < r->inner + 20 || (in[0] >> 4) != 4 || (in[0] & 0xf) < 5 || (ref_be16(in + 6) & 0x3fff)) {
+            ref_final(r, SP_MALFORMED);
+            return;
+        }
+        r->l4 = r->inner + (in[0] & 0xf) * 4;
+        protocol = in[9];
+        if (protocol != 6 && protocol != 1) {
+            ref_final(r, SP_MALFORMED);
+            return;
+        }
+    }
+    bool tcp = protocol == 6;
+    if ((marked && !tcp) || len < r->l4 + (tcp ? 20 : 12) || (tcp && (f[r->l4 + 12] >> 4) < 5)) {
+        ref_final(r, SP_MALFORMED);
+        return;
+    }
+
+    /* The authenticator. */
+    r->signable = true;
+    memcpy(r->message, h, 8);
+    memcpy(r->message + 8, in + (r->inner_v6 ? 8 : 12), addresses_length);
+    memcpy(r->message + 8 + addresses_length, f + r->l4, 12);
+    r->message_length = 8 + addresses_length + 12;
+    uint64_t carried = 0;
+    for (int i = 0; i < 8; i++)
+        carried = (carried << 8) | h[8 + i];
+    r->authentic = carried == ref_siphash(r->key, r->message, r->message_length);
+    if (!r->authentic) {
+        ref_final(r, SP_BAD_AUTH);
+        return;
+    }
+    if (marked && !ref_epoch_fresh(now_ms, (flags >> 4) & 0xff, c->period_ms, c->grace_ms, c->skew_ms)) {
+        ref_final(r, SP_STALE_EPOCH);
+        return;
+    }
+    uint8_t inner_ecn = r->inner_v6 ? (in[1] >> 4) & 3 : in[1] & 3;
+    if (r->outer_ecn == 3 && inner_ecn == 0) {
+        ref_final(r, SP_CE_NOT_ECT);
+        return;
+    }
+    if (!tcp) {
+        ref_final(r, SP_ICMP_PASSED);
+        return;
+    }
+    uint8_t tcp_flags = f[r->l4 + 13];
+    if (marked && (tcp_flags & 0x16) == 0x10)
+        r->allowed = REF_BIT(SP_HANDSHAKE_ASSIGNED) | REF_BIT(SP_HANDSHAKE_EXISTING) |
+                     REF_BIT(SP_HANDSHAKE_OVER_TIMEWAIT) | REF_BIT(SP_HANDSHAKE_NO_LISTENER) |
+                     REF_BIT(SP_HANDSHAKE_REFUSED);
+    else
+        r->allowed = REF_BIT(SP_FORWARDED) | REF_BIT(SP_NO_SOCKET);
+}
+
+/* Writes the authenticator a proxy holding the key would write, when the frame gets that far. */
+static bool ref_sign(uint8_t *f, size_t len, const struct ref_config *c)
+{
+    struct ref_result r;
+    ref_classify(f, len, c, 0, &r);
+    if (!r.signable)
+        return false;
+    uint64_t tag = ref_siphash(r.key, r.message, r.message_length);
+    for (int i = 0; i < 8; i++)
+        f[r.header + 8 + i] = (uint8_t)(tag >> (56 - 8 * i));
+    return true;
+}
+
+/* RFC 6040 section 4.2's table, indexed [inner][outer] by codepoint (0 not-ECT, 1 ECT(1), 2 ECT(0), 3 CE; the RFC
+ * prints its columns in the order not-ECT, ECT(0), ECT(1), CE); -1 = drop. */
+static const int ref_ecn_table[4][4] = {
+    /* inner not-ECT */ {0, 0, 0, -1},
+    /* inner ECT(1) */ {1, 1, 1, 3},
+    /* inner ECT(0) */ {2, 1, 2, 3},
+    /* inner CE */ {3, 3, 3, 3},
+};
+
+/* The Internet checksum of an IPv4 header, computed whole (RFC 1071). */
+static uint16_t ref_ip_checksum(const uint8_t *header, size_t length)
+{
+    uint32_t sum = 0;
+    for (size_t i = 0; i + 1 < length; i += 2)
+        sum += ref_be16(header + i);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+#endif

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# The backend's tc program on its own (native/bpf), through BPF_PROG_TEST_RUN: no proxy, no DPDK, no Maven.
+#   - unit checks of its pure headers (replay window, RFC 6040, checksum update) and of the test's reference;
+#   - golden cases: frames built with scapy and an independent SipHash / HKDF (native/bpf/test/bpf_test.py), each
+#     with its expected verdict, counter and, where it matters, output frame;
+#   - a mutation fuzz (native/bpf/test/runner.c): valid frames with random field changes, re-signed or not, each
+#     compared with a reference classifier (native/bpf/test/reference.h): exactly one counter moves, by one, the
+#     one the reference expects; a socket is never assigned without a valid authenticator;
+#   - backend.sh: key file checks, no key in any command line or environment, the maps it writes.
+# It runs in a network namespace it creates (the VIPs on lo, with a listener, an established connection and a
+# TIME_WAIT entry for the program's socket lookups) and removes everything on exit. Run as root; needs the Debian
+# packages clang llvm libbpf-dev bpftool python3-scapy gcc make pkg-config iproute2.
+#
+#   bash scripts/bpf-test.sh [--frames N] [--seed S]        (defaults: 1000000 fuzz frames, seed 1)
+#
+# Prints one line per check and ends with "bpf: P passed, F failed"; exits non-zero on any failure.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+frames=1000000 seed=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --frames) frames=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    *) echo "bpf-test.sh: unknown option '$1'; allowed: --frames N, --seed S" >&2; exit 2 ;;
+  esac
+done
+[[ $frames =~ ^[0-9]+$ && $seed =~ ^[0-9]+$ ]] || { echo "bpf-test.sh: --frames and --seed take integers" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "bpf-test.sh: run as root (it loads BPF programs and makes a network namespace)" >&2; exit 2; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/synproxy-bpf-test.XXXXXX")
+ns=spx-bpf-$$
+name=spx-bpf-test-$$
+results=$work/results
+: > "$results"
+cleanup() {
+  set +e
+  bash "$here/scripts/backend.sh" detach t0 --netns "$ns" --name "$name" >/dev/null 2>&1
+  ip netns del "$ns" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+check() {  # check NAME COMMAND...: one line, into the results
+  local label=$1; shift
+  if "$@" >>"$work/checks.log" 2>&1; then echo "  ok    $label"; else echo "  FAIL  $label"; fi | tee -a "$results"
+}
+summary() {
+  local passed failed
+  passed=$(grep -c '^  ok ' "$results" || true)
+  failed=$(grep -c '^  FAIL ' "$results" || true)
+  echo "bpf: $passed passed, $failed failed"
+  [ "$failed" = 0 ] && [ "$passed" -gt 0 ]
+}
+
+echo "building (native/bpf, clang and gcc)"
+build=$work/build
+if ! make -s -C "$here/native/bpf" OUT="$build" test >"$work/build.log" 2>&1; then
+  sed 's/^/    /' "$work/build.log" | tail -20
+  echo "  FAIL  build: the program and its test runner" | tee -a "$results"
+  summary || exit 1
+fi
+echo "  ok    build: the program and its test runner (clang $(clang -dumpversion), libbpf $(pkg-config --modversion libbpf))" | tee -a "$results"
+runner=$build/bpf-test-runner obj=$build/synproxy_backend.bpf.o
+
+echo "unit checks"
+"$runner" unit | tee -a "$results" || true
+
+# The namespace: the VIPs, the clients and an ICMP-sending router on lo (the runner's lookups see its sockets).
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+for a in 198.51.100.10/32 192.0.2.1/32 192.0.2.254/32; do ip -n "$ns" addr add "$a" dev lo; done
+for a in 2001:db8:100::10/128 2001:db8:2::1/128 2001:db8:2::fe/128; do ip -n "$ns" addr add "$a" dev lo nodad; done
+ip netns exec "$ns" sysctl -qw net.ipv4.tcp_syncookies=1
+
+echo "golden cases and mutation fuzz ($frames frames, seed $seed), in network namespace $ns"
+ip netns exec "$ns" /usr/bin/python3 "$here/native/bpf/test/bpf_test.py" run --runner "$runner" --obj "$obj" \
+  --work "$work" --frames "$frames" --seed "$seed" | tee -a "$results" || true
+
+echo "backend.sh"
+ip -n "$ns" link add t0 type veth peer name t1
+ip -n "$ns" link set t0 up
+ip -n "$ns" link set t1 up
+export SYNPROXY_BPF_OUT=$build
+pin=/sys/fs/bpf/synproxy/$name
+umask 077
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/auth.key"
+head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/b.key"
+echo >> "$work/auth.key"
+backend() { bash "$here/scripts/backend.sh" "$@"; }
+attach() { backend attach t0 --netns "$ns" --name "$name" "$@"; }
+# refused NAME EXPECTED-MESSAGE ATTACH-ARGS...: attach fails with exactly that message (or one containing it)
+refused() {
+  local label=$1 want=$2 got; shift 2
+  if got=$(attach "$@" 2>&1); then echo "  FAIL  $label: attach succeeded" | tee -a "$results"; return; fi
+  case $got in
+    *"$want"*) echo "  ok    $label" ;;
+    *) echo "  FAIL  $label: said '$got'" ;;
+  esac | tee -a "$results"
+}
+chmod 644 "$work/auth.key"
+refused "backend.sh refuses a key file readable by group or others, naming file and mode" \
+  "backend.sh: $work/auth.key: mode 0644 is readable by group or others; allowed: 0600 or 0400 (chmod 600 $work/auth.key)" \
+  --key "$work/auth.key" --address 10.20.0.2 --proxy 203.0.113.1
+chmod 620 "$work/auth.key"
+refused "backend.sh refuses a key file writable by group" "mode 0620 is open to group or others" \
+  --key "$work/auth.key" --address 10.20.0.2 --proxy 203.0.113.1
+chmod 600 "$work/auth.key"
+mkdir "$work/dir.key"
+refused "backend.sh refuses a key that is not a regular file" "$work/dir.key: not a regular file (directory)" \
+  --key "$work/dir.key" --address 10.20.0.2 --proxy 203.0.113.1
+refused "backend.sh refuses --key with --backend-key" "not both" \
+  --key "$work/auth.key" --backend-key "$work/b.key" --address 10.20.0.2 --proxy 203.0.113.1
+refused "backend.sh refuses neither --key nor --backend-key" "attach needs --key FILE --address ADDR" \
+  --proxy 203.0.113.1
+refused "backend.sh refuses --key without --address" "--key needs --address ADDR" \
+  --key "$work/auth.key" --proxy 203.0.113.1
+refused "backend.sh refuses --address with --backend-key" "--address goes with --key" \
+  --backend-key "$work/b.key" --address 10.20.0.2 --proxy 203.0.113.1
+printf '0123456789abcdef0123\n' > "$work/short.key"
+refused "backend.sh refuses a backend key that is not 128 bits" "a backend key is 32 hex digits (128 bits); this one has 80 bits" \
+  --backend-key "$work/short.key" --proxy 203.0.113.1
+refused "backend.sh refuses a grace longer than the period" "--grace: '61' is out of range" \
+  --backend-key "$work/b.key" --proxy 203.0.113.1 --grace 61
+refused "backend.sh refuses a skew beyond the grace" "--max-skew-ms: '500' is out of range" \
+  --backend-key "$work/b.key" --proxy 203.0.113.1 --grace 0
+refused "backend.sh refuses --strict without --vip" "--strict needs at least one --vip" \
+  --backend-key "$work/b.key" --proxy 203.0.113.1 --strict
+refused "backend.sh refuses a VIP that is not an address" "--vip: 'vip.example' is not an IPv4 or IPv6 address" \
+  --backend-key "$work/b.key" --proxy 203.0.113.1 --vip vip.example
+check "backend.sh refused all of those before loading anything" test ! -e "$pin"
+
+# A bpftool that records its command lines and environment, then runs the real one.
+real_bpftool=$(command -v bpftool)
+mkdir -p "$work/bin"
+cat > "$work/bin/bpftool" <<EOF
+#!/bin/bash
+printf '%s\n' "\$*" >> "$work/bpftool-argv.log"
+env >> "$work/bpftool-env.log"
+exec "$real_bpftool" "\$@"
+EOF
+chmod 755 "$work/bin/bpftool"
+: > "$work/bpftool-argv.log"
+: > "$work/bpftool-env.log"
+if PATH=$work/bin:$PATH attach --key "$work/auth.key" --address 10.20.0.2 --address 2001:db8:200::11 \
+    --proxy 203.0.113.1 --proxy 2001:db8:113::1 --vip 198.51.100.10 --vip 2001:db8:100::10 --strict \
+    --port 6081 --salt-period 30 --grace 20 --max-skew-ms 250 >>"$work/checks.log" 2>&1; then
+  echo "  ok    backend.sh attach --key with two --address, --strict and two --vip" | tee -a "$results"
+else
+  echo "  FAIL  backend.sh attach --key with two --address, --strict and two --vip (log: below)" | tee -a "$results"
+  tail -5 "$work/checks.log"
+fi
+derive() { ip netns exec "$ns" /usr/bin/python3 "$here/native/bpf/test/bpf_test.py" derive "$work/auth.key" "$1"; }
+kb4=$(derive 10.20.0.2) kb6=$(derive 2001:db8:200::11)
+auth_hex=$(tr -d '\n' < "$work/auth.key")
+no_key_in() {  # FILE: none of the keys, in any case, in any spacing
+  local flat
+  flat=$(tr -d ' \n:' < "$1" | tr 'A-F' 'a-f')
+  for k in "$auth_hex" "${auth_hex:0:32}" "$kb4" "$kb6" "$(tr -d '\n' < "$work/b.key")"; do
+    [[ $flat != *"$k"* ]] || return 1
+  done
+  # and bpftool saw its map updates through stdin
+  grep -q '^batch file -$' "$work/bpftool-argv.log"
+}
+check "backend.sh: no key in bpftool's command lines (map updates by 'bpftool batch file -')" no_key_in "$work/bpftool-argv.log"
+check "backend.sh: no key in bpftool's environment" no_key_in "$work/bpftool-env.log"
+check "backend.sh: no key in its own source's bpftool invocations (no 'value hex \$' argument)" \
+  bash -c "! grep -nE 'bpftool .*value hex \\$' '$here/scripts/backend.sh'"
+
+# map NAME: {key hex: value hex} of a pinned map
+map() { bpftool -j map dump pinned "$pin/maps/$1" | /usr/bin/python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    print("".join(b[2:] for b in e["key"]), "".join(b[2:] for b in e["value"]))'; }
+tai=$(/usr/bin/python3 -c 'import time; print(round((time.clock_gettime_ns(time.CLOCK_TAI) - time.time_ns()) / 1e9) * 10**9)')
+config_is() {  # KEY-HEX FLAGS PORT PERIOD-MS GRACE-MS SKEW-MS: sp_config as written
+  map sp_config | /usr/bin/python3 -c '
+import struct, sys
+key, flags, port, period, grace, skew, tai = sys.argv[1:]
+value = bytes.fromhex(sys.stdin.read().split()[1])
+got = value[:16].hex(), struct.unpack("<qIIIHBB", value[16:])
+want = key, (int(tai), int(period), int(grace), int(skew), int(port), 1, int(flags))
+print(got, want)
+sys.exit(got != want)' "$@" "$tai"
+}
+check "backend.sh: sp_keys_v4 holds K_b derived (HKDF, RFC 5869-checked) for 10.20.0.2" \
+  bash -c "[ \"\$1\" = '0a140002 $kb4' ]" _ "$(map sp_keys_v4)"
+check "backend.sh: sp_keys_v6 holds K_b derived for 2001:db8:200::11" \
+  bash -c "[ \"\$1\" = '20010db8020000000000000000000011 $kb6' ]" _ "$(map sp_keys_v6)"
+check "backend.sh: sp_config: no default key, strict, port 6081, 30000/20000/250 ms, TAI offset, enabled" \
+  config_is 00000000000000000000000000000000 1 6081 30000 20000 250
+check "backend.sh: sp_vips_v4 / sp_vips_v6 and sp_proxies_v4 / sp_proxies_v6 hold the addresses" \
+  bash -c "[ \"\$1 \$2 \$3 \$4\" = 'c633640a 01 20010db8010000000000000000000010 01 cb007101 01 20010db8011300000000000000000001 01' ]" \
+  _ "$(map sp_vips_v4)" "$(map sp_vips_v6)" "$(map sp_proxies_v4)" "$(map sp_proxies_v6)"
+check "backend.sh: the program is on t0's ingress" \
+  bash -c "nsenter --net=/var/run/netns/$ns tc filter show dev t0 ingress | grep -q 'direct-action'"
+status_names() { backend status t0 --netns "$ns" --name "$name" | awk 'NF == 2 && $2 ~ /^[0-9]+$/ {print $1}'; }
+check "backend.sh status: the counter names and order of counters.h (as the runner knows them)" \
+  bash -c "[ \"\$1\" = \"\$2\" ]" _ "$(status_names)" "$("$runner" counters)"
+check "backend.sh attach --backend-key: the key as the default, no per-address keys" \
+  bash -c "bash '$here/scripts/backend.sh' attach t0 --netns '$ns' --name '$name' --backend-key '$work/b.key' \
+    --proxy 203.0.113.1 >/dev/null && [ -z \"\$(bpftool -j map dump pinned '$pin/maps/sp_keys_v4' | tr -d '[]')\" ]"
+check "backend.sh: sp_config with --backend-key and the defaults (6080, 60 s, grace 60 s, 500 ms)" \
+  config_is "$(tr -d '\n' < "$work/b.key")" 2 6080 60000 60000 500
+check "backend.sh detach removes the program and its pins" \
+  bash -c "bash '$here/scripts/backend.sh' detach t0 --netns '$ns' --name '$name' >/dev/null && [ ! -e '$pin' ]"
+
+summary
