@@ -196,6 +196,24 @@ check "backend.sh: the program is on t0's ingress" \
 status_names() { backend status t0 --netns "$ns" --name "$name" | awk 'NF == 2 && $2 ~ /^[0-9]+$/ {print $1}'; }
 check "backend.sh status: the counter names and order of counters.h (as the runner knows them)" \
   bash -c "[ \"\$1\" = \"\$2\" ]" _ "$(status_names)" "$("$runner" counters)"
+# The real thing, as far as one namespace goes: frames into veth t1 reach the program at t0's tc ingress, where
+# BPF_PROG_TEST_RUN cannot go (the kfunc wants an skb at tc ingress).
+echo "tc ingress (veth t1 -> t0, real sockets)"
+ip -n "$ns" addr add 10.20.0.2/24 dev t0
+ip -n "$ns" addr add 2001:db8:200::11/64 dev t0 nodad
+ip -n "$ns" route add 192.0.2.77/32 dev t0
+ip -n "$ns" route add 2001:db8:2::77/128 dev t0
+ip -n "$ns" route add 2001:db8:2::78/128 dev t0
+ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.t0.rp_filter=0
+attach --key "$work/auth.key" --address 10.20.0.2 --address 2001:db8:200::11 --proxy 203.0.113.1 \
+  --proxy 2001:db8:113::1 >>"$work/checks.log" 2>&1
+ip netns exec "$ns" /usr/bin/python3 "$here/native/bpf/test/bpf_test.py" ingress --key "$work/auth.key" --dev t1 \
+  --backend-dev t0 | tee -a "$results" || true
+counter() { backend status t0 --netns "$ns" --name "$name" | awk -v n="$1" '$1 == n {print $2}'; }
+check "backend.sh status counts them: handshake-assigned 3, forwarded 3, icmp-passed 3" \
+  bash -c "[ \"\$1 \$2 \$3\" = '3 3 3' ]" _ "$(counter handshake-assigned)" "$(counter forwarded)" \
+  "$(counter icmp-passed)"
+
 check "backend.sh attach --backend-key: the key as the default, no per-address keys" \
   bash -c "bash '$here/scripts/backend.sh' attach t0 --netns '$ns' --name '$name' --backend-key '$work/b.key' \
     --proxy 203.0.113.1 >/dev/null && [ -z \"\$(bpftool -j map dump pinned '$pin/maps/sp_keys_v4' | tr -d '[]')\" ]"

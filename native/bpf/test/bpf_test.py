@@ -6,6 +6,7 @@ established connection, a TIME_WAIT entry), then runs the C runner over the case
 
 Runs inside the test's network namespace (scripts/bpf-test.sh makes it, with the addresses below on lo):
     bpf_test.py run --runner RUNNER --obj OBJ --work DIR [--frames N] [--seed S]
+    bpf_test.py ingress --key KEYFILE --dev t1 --backend-dev t0   real handshakes through the program on t0
     bpf_test.py derive KEYFILE ADDRESS        prints K_b (hex) for a key file and a backend address
 Prints one line per check ("  ok    NAME" / "  FAIL  NAME"); exits 1 on any failure.
 """
@@ -37,6 +38,8 @@ VIP4, VIP6 = "198.51.100.10", "2001:db8:100::10"
 OTHER4, OTHER6 = "198.51.100.77", "2001:db8:100::77"
 CLIENT4, CLIENT6 = "192.0.2.1", "2001:db8:2::1"
 ROUTER4, ROUTER6 = "192.0.2.254", "2001:db8:2::fe"
+CLIENT4_REAL, CLIENT6_REAL, CLIENT6_MIXED = "192.0.2.77", "2001:db8:2::77", "2001:db8:2::78"  # not local: routed via t0
+ROUTER4_REAL, ROUTER6_REAL = "192.0.2.253", "2001:db8:2::fd"
 MAC_BACKEND, MAC_PROXY = "02:00:00:00:00:0b", "02:00:00:00:00:03"
 ESTABLISHED_PORT, TIMEWAIT_PORT, NEW_PORT = 41000, 41001, 52000
 PERIOD_MS, GRACE_MS, SKEW_MS = 600000, 600000, 500
@@ -536,6 +539,84 @@ def run(args):
     return 0 if checks["failed"] == 0 and rc_golden == 0 and rc_fuzz == 0 else 1
 
 
+def ingress(args):
+    """The handshake where only a real tc ingress hook can take it: frames sent into veth t1 reach the program on t0
+    (attached by backend.sh with --key and --address), which must create sockets a listener accepts, with the
+    options the cookie and our header carry, and then pass the client's data to them."""
+    auth_key = bytes.fromhex(open(args.key, encoding="ascii").read().strip())
+    keys = Keys(auth_key)
+    t0_mac = open("/sys/class/net/%s/address" % args.backend_dev).read().strip()
+    t1_mac = open("/sys/class/net/%s/address" % args.dev).read().strip()
+    macs = bytes.fromhex(t0_mac.replace(":", "") + t1_mac.replace(":", ""))  # to t0, from t1
+    raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    raw.bind((args.dev, 0))
+    listeners = {}
+    for family, vip in ((socket.AF_INET, VIP4), (socket.AF_INET6, VIP6)):
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((vip, 8080))
+        listener.listen(16)
+        listener.settimeout(2)
+        listeners[family] = listener
+    epoch = int(time.time() * 1000) // 60000  # backend.sh's default period
+    cookie = 0x33333300 | 0x10 | 6  # SACK, the client's window scale 6
+    flows = (("v4", socket.AF_INET, CLIENT4_REAL, False), ("v6", socket.AF_INET6, CLIENT6_REAL, True),
+             ("v6-in-v4", socket.AF_INET6, CLIENT6_MIXED, False))
+    for label, family, client, outer_v6 in flows:
+        v6 = family == socket.AF_INET6
+        vip = VIP6 if v6 else VIP4
+        ip = IPv6(src=client, dst=vip, hlim=64) if v6 else IP(src=client, dst=vip, ttl=64)
+        ts = [("NOP", None), ("NOP", None), ("Timestamp", (1000, 2000))]
+        ack = ip / TCP(sport=45000, dport=8080, seq=7001, ack=cookie + 1, flags="A", window=1000, options=ts)
+        frame = encap(keys, ack, outer_v6, marked=True, epoch=epoch, wscale=9, mss=1400)
+        raw.send(macs + frame[12:])
+        try:
+            conn, peer = listeners[family].accept()
+        except socket.timeout:
+            check(False, "ingress %s: a marked ACK through tc ingress becomes a socket the listener accepts" % label,
+                  "nothing to accept")
+            continue
+        check(peer[0] == client and peer[1] == 45000,
+              "ingress %s: a marked ACK through tc ingress becomes a socket the listener accepts" % label, str(peer))
+        info = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        options, wscales = info[5], info[6]
+        snd_wscale, rcv_wscale = wscales & 0xF, wscales >> 4
+        snd_mss = struct.unpack_from("<I", info, 16)[0]
+        want_mss = 1400 - 12  # the client's MSS from our header, less the timestamp option
+        check(options & 7 == 7 and snd_wscale == 6 and rcv_wscale == 9 and snd_mss == want_mss,
+              "ingress %s: its options come from the cookie (SACK, WS 6), our header (WS 9, MSS 1400) and the "
+              "ACK (timestamps)" % label,
+              "options %d, snd_wscale %d, rcv_wscale %d, snd_mss %d" % (options, snd_wscale, rcv_wscale, snd_mss))
+        data = ip / TCP(sport=45000, dport=8080, seq=7001, ack=cookie + 1, flags="PA", window=1000,
+                        options=[("NOP", None), ("NOP", None), ("Timestamp", (1001, 2000))]) / Raw(b"hello")
+        raw.send(macs + encap(keys, data, outer_v6)[12:])
+        conn.settimeout(2)
+        try:
+            got = conn.recv(100)
+        except socket.timeout:
+            got = b""
+        check(got == b"hello", "ingress %s: the client's data, unmarked, reaches that socket" % label, repr(got))
+        # Path MTU discovery: a router's "fragmentation needed" / "packet too big" about the backend's packets to
+        # the client, forwarded by the proxy, must reach this socket and lower its MSS. The quoted segment carries
+        # the socket's snd_una (its ISN is the cookie), or the kernel ignores the error as out of window.
+        quoted = (IPv6(src=vip, dst=client, hlim=60) if v6 else IP(src=vip, dst=client, ttl=60, flags="DF")) / \
+            TCP(sport=8080, dport=45000, seq=cookie + 1, ack=7006, flags="A")
+        if v6:
+            error, mtu = IPv6(src=ROUTER6_REAL, dst=vip) / ICMPv6PacketTooBig(mtu=1280) / Raw(bytes(quoted)), 1280
+        else:
+            error, mtu = IP(src=ROUTER4_REAL, dst=vip) / ICMP(type=3, code=4, nexthopmtu=1200) / \
+                Raw(bytes(quoted)[:28]), 1200
+        raw.send(macs + encap(keys, error, outer_v6)[12:])
+        time.sleep(0.3)
+        info = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        snd_mss = struct.unpack_from("<I", info, 16)[0]
+        want_mss = mtu - (40 if v6 else 20) - 20 - 12
+        check(snd_mss == want_mss, "ingress %s: an encapsulated %s (MTU %d) lowers that socket's MSS to %d"
+              % (label, "packet too big" if v6 else "fragmentation needed", mtu, want_mss), "MSS %d" % snd_mss)
+        conn.close()
+    return 0 if checks["failed"] == 0 else 1
+
+
 def derive(args):
     text = open(args.keyfile, encoding="ascii").read().strip()
     print(backend_key(bytes.fromhex(text), args.address).hex())
@@ -551,11 +632,15 @@ def main():
     p.add_argument("--work", required=True)
     p.add_argument("--frames", type=int, default=1000000)
     p.add_argument("--seed", type=int, default=1)
+    i = sub.add_parser("ingress")
+    i.add_argument("--key", required=True)
+    i.add_argument("--dev", required=True)
+    i.add_argument("--backend-dev", required=True)
     d = sub.add_parser("derive")
     d.add_argument("keyfile")
     d.add_argument("address")
     args = parser.parse_args()
-    sys.exit(run(args) if args.command == "run" else derive(args))
+    sys.exit({"run": run, "ingress": ingress, "derive": derive}[args.command](args))
 
 
 if __name__ == "__main__":
