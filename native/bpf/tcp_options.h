@@ -51,14 +51,16 @@ static long sp_option_step(__u32 index, void *data)
     return 0;
 }
 
-/* Sets the timestamps in attrs when the options (length bytes at offset) carry them; walked in a stack copy. */
+/* Sets the timestamps in attrs when the options (length bytes at offset) carry them. Walked in one stack copy:
+ * the program's stack is near its 512-byte limit, so there is no second. */
 static __always_inline void sp_parse_timestamps(struct __sk_buff *skb, __u32 offset, __u32 length,
                                                 struct bpf_tcp_req_attrs *attrs)
 {
-    __u8 buf[64] = {};
+    struct sp_option_walk walk = {.length = length};
+    const __u8 *buf = walk.buf;
     if (length == 0 || length > SP_TCP_OPTIONS_MAX)
         return;
-    if (bpf_skb_load_bytes(skb, offset, buf, length & 0x3f) < 0)
+    if (bpf_skb_load_bytes(skb, offset, walk.buf, length & 0x3f) < 0)
         return;
     /* Linux and most stacks send NOP NOP TS, or TS first: take those without walking (constant indexes). */
     if (length >= 12 && buf[0] == SP_TCPOPT_NOP && buf[1] == SP_TCPOPT_NOP && buf[2] == SP_TCPOPT_TIMESTAMP &&
@@ -72,8 +74,6 @@ static __always_inline void sp_parse_timestamps(struct __sk_buff *skb, __u32 off
     }
     /* Anything else: walked with bpf_loop, whose callback the verifier checks once (an open-coded loop over every
      * option layout exceeds its budget with clang 14). */
-    struct sp_option_walk walk = {.length = length};
-    __builtin_memcpy(walk.buf, buf, sizeof(buf));
     bpf_loop(SP_TCP_OPTIONS_MAX, sp_option_step, &walk, 0);
     if (walk.found)
         sp_set_timestamps(attrs, walk.ts);

@@ -560,14 +560,18 @@ def ingress(args):
         listeners[family] = listener
     epoch = int(time.time() * 1000) // 60000  # backend.sh's default period
     cookie = 0x33333300 | 0x10 | 6  # SACK, the client's window scale 6
+    # Each flow's ACK lays its timestamps out differently: the program's two shortcuts and its option walk.
+    nop = ("NOP", None)
+    layouts = {"v4": [nop, nop, ("Timestamp", (1000, 2000))], "v6": [("Timestamp", (1000, 2000)), nop, nop],
+               "v6-in-v4": [nop, ("SAckOK", b""), ("Timestamp", (1000, 2000))]}
     flows = (("v4", socket.AF_INET, CLIENT4_REAL, False), ("v6", socket.AF_INET6, CLIENT6_REAL, True),
              ("v6-in-v4", socket.AF_INET6, CLIENT6_MIXED, False))
     for label, family, client, outer_v6 in flows:
         v6 = family == socket.AF_INET6
         vip = VIP6 if v6 else VIP4
         ip = IPv6(src=client, dst=vip, hlim=64) if v6 else IP(src=client, dst=vip, ttl=64)
-        ts = [("NOP", None), ("NOP", None), ("Timestamp", (1000, 2000))]
-        ack = ip / TCP(sport=45000, dport=8080, seq=7001, ack=cookie + 1, flags="A", window=1000, options=ts)
+        ack = ip / TCP(sport=45000, dport=8080, seq=7001, ack=cookie + 1, flags="A", window=1000,
+                       options=layouts[label])
         frame = encap(keys, ack, outer_v6, marked=True, epoch=epoch, wscale=9, mss=1400)
         raw.send(macs + frame[12:])
         try:
@@ -585,7 +589,7 @@ def ingress(args):
         want_mss = 1400 - 12  # the client's MSS from our header, less the timestamp option
         check(options & 7 == 7 and snd_wscale == 6 and rcv_wscale == 9 and snd_mss == want_mss,
               "ingress %s: its options come from the cookie (SACK, WS 6), our header (WS 9, MSS 1400) and the "
-              "ACK (timestamps)" % label,
+              "ACK (timestamps: %s)" % (label, " ".join(o[0] for o in layouts[label])),
               "options %d, snd_wscale %d, rcv_wscale %d, snd_mss %d" % (options, snd_wscale, rcv_wscale, snd_mss))
         data = ip / TCP(sport=45000, dport=8080, seq=7001, ack=cookie + 1, flags="PA", window=1000,
                         options=[("NOP", None), ("NOP", None), ("Timestamp", (1001, 2000))]) / Raw(b"hello")
