@@ -40,7 +40,6 @@
 #define SP_IP_MF 0x2000
 #define SP_IP_OFFSET 0x1fff
 #define SP_IPV6_FRAG_OFFSET 0xfff8
-#define SP_TCP_FIN 0x01
 #define SP_TCP_SYN 0x02
 #define SP_TCP_RST 0x04
 #define SP_TCP_ACK 0x10
