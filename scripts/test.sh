@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The test command: installs what it needs, builds, runs every unit, golden, fuzz and DPDK test (Maven), then the
-# end-to-end test in network namespaces (scripts/e2e/run.sh).
+# The test command: installs what it needs, builds, runs every unit, golden, fuzz and DPDK test (Maven), the backend
+# program's own tests (scripts/bpf-test.sh: golden frames through BPF_PROG_TEST_RUN, a mutation fuzz, real tc
+# ingress), then the end-to-end test in network namespaces (scripts/e2e/run.sh).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$here/scripts/setup.sh"
 . "$here/scripts/java-home.sh"
 cd "$here"
 mvn -B verify "$@"
+bash scripts/bpf-test.sh
 SYNPROXY_NO_BUILD=1 bash scripts/e2e/run.sh

@@ -17,6 +17,7 @@ cleanup() {
   [ -n "${proxy_b_pid:-}" ] && kill -TERM "$proxy_b_pid" 2>/dev/null && wait "$proxy_b_pid" 2>/dev/null
   [ -n "${BACKEND_NS:-}" ] && bash "$here/scripts/backend.sh" detach b2 --netns "$BACKEND_NS" >/dev/null 2>&1
   bash "$here/scripts/e2e/topology.sh" down >/dev/null 2>&1
+  ip netns del "spx-rt-$SPX_ID" 2>/dev/null
   ip netns del "spx-p2-$SPX_ID" 2>/dev/null
   rm -rf "/var/run/dpdk/spx-$SPX_ID-b"
   rm -rf "/var/run/dpdk/spx-$SPX_ID" "$work"
@@ -76,8 +77,8 @@ core = 0
 backend_port = "backends"
 TOML
 
-bash "$here/scripts/backend.sh" attach b0 --netns "$BACKEND_NS" --key "$work/backend.key" --proxy 203.0.113.1 \
-  --proxy 2001:db8:200::1 >/dev/null
+bash "$here/scripts/backend.sh" attach b0 --netns "$BACKEND_NS" --key "$work/backend.key" --address "$BACKEND4" \
+  --address "$BACKEND6" --proxy 203.0.113.1 --proxy 2001:db8:200::1 >/dev/null
 # An echo server beside the web server: data both ways, and the options the backend negotiated, per connection.
 touch "$work/echo.log"
 ip netns exec "$BACKEND_NS" /usr/bin/python3 "$here/scripts/e2e/echo_server.py" :: 9000 "$work/echo.log" \
@@ -185,7 +186,8 @@ ip netns exec "$PX2" sysctl -qw net.ipv4.ip_forward=0
 ip netns exec "$BACKEND_NS" sysctl -qw net.ipv4.conf.b2.rp_filter=0
 ip netns exec "$CLIENT_NS" ethtool -K c2 tx off tso off >/dev/null 2>&1 || true
 ip netns exec "$BACKEND_NS" ethtool -K b2 tx off tso off >/dev/null 2>&1 || true
-bash "$here/scripts/backend.sh" attach b2 --netns "$BACKEND_NS" --key "$work/backend.key" --proxy 203.0.113.2 >/dev/null
+bash "$here/scripts/backend.sh" attach b2 --netns "$BACKEND_NS" --key "$work/backend.key" --address "$BACKEND4" \
+  --address "$BACKEND6" --proxy 203.0.113.2 >/dev/null
 sed -e 's/source_v4 = "203.0.113.1"/source_v4 = "203.0.113.2"/' \
     -e "s/next_hop_mac = \"$BACKEND_MAC\"/next_hop_mac = \"02:00:00:00:00:b2\"/" \
     -e "s/iface=$PROXY_CLIENT_IF/iface=q0/" -e "s/iface=$PROXY_BACKEND_IF/iface=q1/" \
@@ -222,6 +224,9 @@ for f in synproxy synproxy-b; do
   sed -e 's/^secret_file = "secret.key"/secret_file = "secret.key"\nsalt_period_seconds = 4\ngrace_seconds = 4/' \
     "$work/$f.toml" > "$work/$f-rot.toml"
 done
+# The backend checks the epoch a marked packet carries against the same schedule.
+bash "$here/scripts/backend.sh" attach b2 --netns "$BACKEND_NS" --key "$work/backend.key" --address "$BACKEND4" \
+  --address "$BACKEND6" --proxy 203.0.113.2 --salt-period 4 --grace 4 >/dev/null
 ip netns exec "$PROXY_NS" "$here/scripts/synproxy" run -c "$work/synproxy-rot.toml" > "$work/proxy-rot.log" 2>&1 &
 proxy_pid=$!
 for _ in $(seq 1 100); do grep -q '^running:' "$work/proxy-rot.log" && break; sleep 0.2; done
@@ -272,6 +277,8 @@ for _ in $(seq 1 100); do grep -q '^running:' "$work/proxy-v4only.log" && break;
 page4=$(ip netns exec "$CLIENT_NS" curl -s --max-time 10 "http://[$VIP6]/" || true)
 check "IPv6 client, IPv4-only backends: the page arrives (IPv6 inside IPv4, converted on decapsulation)" \
   grep -q spx-e2e-index-page <<<"$page4"
+
+. "$here/scripts/e2e/hardening.sh"
 
 counters=$(bash "$here/scripts/backend.sh" status b0 --netns "$BACKEND_NS")
 assigned=$(awk '$1 == "handshake-assigned" {print $2}' <<<"$counters")

@@ -2,7 +2,10 @@
 """Client side of a transfer through the proxy: connects to ADDRESS:PORT, sends SIZE deterministic bytes while
 reading the echo, and checks every byte came back. Prints "ok SIZE" or "FAIL reason"; exit status says the same.
 
-Usage: transfer.py ADDRESS PORT SIZE [TIMEOUT_SECONDS]
+Usage: transfer.py ADDRESS PORT SIZE [TIMEOUT_SECONDS] [--dstopts]
+
+--dstopts: every IPv6 packet of the connection carries a destination-options extension header (one PadN option),
+set as a sticky socket option (needs CAP_NET_RAW).
 """
 import hashlib
 import socket
@@ -19,12 +22,20 @@ def payload(size):
     return bytes(out[:size])
 
 
+# A destination-options header with one PadN option of 4 bytes: next header and length are filled by the kernel.
+DSTOPTS_PADN = bytes([0, 0, 1, 4, 0, 0, 0, 0])
+
+
 def main():
-    address, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 20
+    flags = [a for a in sys.argv[1:] if a.startswith("--")]
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    address, port, size = args[0], int(args[1]), int(args[2])
+    timeout = float(args[3]) if len(args) > 3 else 20
     data = payload(size)
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
+    if "--dstopts" in flags:
+        sock.setsockopt(socket.IPPROTO_IPV6, getattr(socket, "IPV6_DSTOPTS", 59), DSTOPTS_PADN)
     sock.settimeout(timeout)
     try:
         sock.connect((address, port))

@@ -110,6 +110,20 @@ class HardeningTest {
         assertEquals(0x1000, flags(refused), "not validated: forwarded unmarked");
     }
 
+    /** The end-to-end rotation phase's timing: SYN 3.5 s into a 4 s epoch, the ACK validated 0.8 s into the next. */
+    @Test
+    void aHandshakeSpanningARotationWithAShortPeriod() {
+        final ProxyConfig config = TestSupport.config(dir, TestSupport.BASE_CONFIG
+            .replace("salt_period_seconds = 60", "salt_period_seconds = 4")
+            .replace("grace_seconds = 60", "grace_seconds = 4"));
+        final SaltSchedule schedule = TestSupport.keys(config).saltSchedule(config);
+        final long start = schedule.epochStartMillis(schedule.epochAt(TestSupport.FIXTURE_MILLIS));
+        final PacketEngine a = TestSupport.engine(config, start + 3500);
+        final PacketEngine b = TestSupport.engine(config, start + 4800);
+        final byte[] out = one(b, handshakeAck(a, IpAddress.parse("192.0.2.1"), 40000, true), Verdict.TX_BACKEND);
+        assertEquals(0x9000 | (int) (a.salts().epoch() & 0xff) << 4 | 7, flags(out));
+    }
+
     // 15. The TSecr is part of the MAC.
     @Test
     void aHandshakeAckWithAFlippedTsEchoIsNotValidated() {

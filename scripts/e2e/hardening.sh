@@ -1,0 +1,76 @@
+# Sourced by run.sh after its other phases: the end-to-end checks of the hardening issue. It uses run.sh's check,
+# holds, proxy_counter, backend_counter, $work, $here and the topology's variables, and leaves the proxy running.
+
+proxy_start() {  # proxy_start CONFIG LOG: the proxy in its namespace, until it says it runs
+  ip netns exec "$PROXY_NS" "$here/scripts/synproxy" run -c "$1" > "$2" 2>&1 &
+  proxy_pid=$!
+  for _ in $(seq 1 100); do grep -q '^running:' "$2" && break; sleep 0.2; done
+  grep -q '^running:' "$2" || { cat "$2" >&2; echo "e2e: the proxy did not start" >&2; exit 1; }
+}
+
+# The proxy again with every backend (the mixed-family phase left it with IPv4 backends only).
+kill -TERM "$proxy_pid"; wait "$proxy_pid" || true
+rm -rf "/var/run/dpdk/spx-$SPX_ID"
+proxy_start "$work/synproxy.toml" "$work/proxy-hardening.log"
+
+# Path MTU discovery. The backend's replies go to the client through a router whose link toward the client has an
+# MTU of 1280: it answers the backend's 1500-byte packets with "fragmentation needed" / "packet too big", addressed
+# to the VIP, so they reach the proxy (here through the client namespace, which forwards them to its VIP route). The
+# proxy must send each to the backend that owns the quoted flow, whose kernel then lowers the connection's MSS.
+# Without that, the download stalls at its first full-size segment.
+RT=spx-rt-$SPX_ID
+ip netns add "$RT"
+ip -n "$RT" link set lo up
+ip netns exec "$RT" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.rp_filter=0 \
+  net.ipv4.conf.default.rp_filter=0
+ip netns exec "$CLIENT_NS" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip -n "$BACKEND_NS" link add b3 address 02:00:00:00:00:b3 type veth peer name r0 address 02:00:00:00:00:a0 netns "$RT"
+ip -n "$RT" link add r1 address 02:00:00:00:00:a1 mtu 1280 type veth peer name c3 address 02:00:00:00:00:c3 mtu 1280 \
+  netns "$CLIENT_NS"
+for pair in "$BACKEND_NS b3" "$RT r0" "$RT r1" "$CLIENT_NS c3"; do
+  set -- $pair
+  ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true
+  ip -n "$1" link set "$2" up
+done
+ip -n "$RT" addr add 198.18.0.254/32 dev r0
+ip -n "$RT" -6 addr add 2001:db8:fe::1/128 dev r0 nodad
+for dest in "$CLIENT4" "$VIP4"; do
+  ip -n "$RT" route add "$dest/32" dev r1
+  ip -n "$RT" neigh add "$dest" lladdr 02:00:00:00:00:c3 dev r1 nud permanent
+done
+for dest in "$CLIENT6" "$VIP6"; do
+  ip -n "$RT" -6 route add "$dest/128" dev r1
+  ip -n "$RT" -6 neigh add "$dest" lladdr 02:00:00:00:00:c3 dev r1 nud permanent
+done
+ip -n "$BACKEND_NS" route replace "$CLIENT4/32" dev b3
+ip -n "$BACKEND_NS" neigh replace "$CLIENT4" lladdr 02:00:00:00:00:a0 dev b3 nud permanent
+ip -n "$BACKEND_NS" -6 route replace "$CLIENT6/128" dev b3
+ip -n "$BACKEND_NS" -6 neigh replace "$CLIENT6" lladdr 02:00:00:00:00:a0 dev b3 nud permanent
+ip -n "$BACKEND_NS" route flush cache
+ip -n "$BACKEND_NS" -6 route flush cache
+icmp_before=$(proxy_counter "$work/stats" icmp-forwarded)
+passed_before=$(backend_counter icmp-passed)
+want=$(sha256sum < "$WEBROOT/big.bin" | cut -d' ' -f1)
+got4=$( (ip netns exec "$CLIENT_NS" curl -s --max-time 30 "http://$VIP4/big.bin" || true) | sha256sum | cut -d' ' -f1)
+check "path MTU: 1 MiB over IPv4 through a 1280-byte hop on the way back, intact" [ "$want" = "$got4" ]
+got6=$( (ip netns exec "$CLIENT_NS" curl -s --max-time 30 "http://[$VIP6]/big.bin" || true) | sha256sum | cut -d' ' -f1)
+check "path MTU: 1 MiB over IPv6 through a 1280-byte hop on the way back, intact" [ "$want" = "$got6" ]
+icmp_forwarded=$(( $(proxy_counter "$work/stats" icmp-forwarded) - ${icmp_before:-0} ))
+icmp_passed=$(( $(backend_counter icmp-passed) - ${passed_before:-0} ))
+check "the router's ICMP errors went through the proxy ($icmp_forwarded) to the backend's kernel ($icmp_passed)" \
+  holds "icmp_forwarded >= 2 && icmp_passed >= 2"
+ip -n "$BACKEND_NS" route replace "$CLIENT4/32" dev b1
+ip -n "$BACKEND_NS" neigh replace "$CLIENT4" lladdr 02:00:00:00:00:c1 dev b1 nud permanent
+ip -n "$BACKEND_NS" -6 route replace "$CLIENT6/128" dev b1
+ip -n "$BACKEND_NS" -6 neigh replace "$CLIENT6" lladdr 02:00:00:00:00:c1 dev b1 nud permanent
+ip netns del "$RT"
+ip -n "$BACKEND_NS" route flush cache
+ip -n "$BACKEND_NS" -6 route flush cache
+ip netns exec "$CLIENT_NS" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+
+# IPv6 extension headers: every packet of the client's connection carries a destination-options header. The proxy
+# skips it to find TCP and validates the ACK; the backend's program must walk the same header, or it drops the ACK.
+result=$(ip netns exec "$CLIENT_NS" /usr/bin/python3 "$here/scripts/e2e/transfer.py" "$VIP6" 9000 1048576 20 \
+  --dstopts || true)
+check "IPv6 with a destination-options header on every packet: 1 MiB each way intact ($result)" \
+  [ "$result" = "ok 1048576" ]
