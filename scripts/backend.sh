@@ -26,6 +26,12 @@
 # --strict with --vip ADDR (repeatable, IPv4 or IPv6: the VIPs this backend serves): TCP to a VIP that did not
 #   arrive encapsulated from a listed proxy is dropped (counter not-encapsulated), so nobody reaches the service
 #   around the proxies. Without --strict it passes as any other traffic does.
+# TIME_WAIT: when a client reuses a 4-tuple this backend still holds in TIME_WAIT, the program ends the TIME_WAIT
+#   entry with a RST at its rcv_nxt and takes a copy of the handshake ACK again (native/bpf/timewait.h; counters
+#   handshake-over-timewait, timewait-refused), if the kernel would let a SYN reopen it (new ISN after the old
+#   rcv_nxt, or a newer TSval). Keep net.ipv4.tcp_rfc1337=0 (the default) on backends: with 1 the kernel ignores
+#   that RST, and the new connection waits out TIME_WAIT (its ACK dropped, counted timewait-refused) as it did
+#   before. The copy carries skb->mark 0x53505254 back through ingress; the program clears it.
 # The program and its maps are pinned under /sys/fs/bpf/synproxy/NAME (default NAME: NS-DEV or DEV).
 # SYNPROXY_BPF_OUT: where the program is built (default: target/bpf in the checkout).
 set -euo pipefail
@@ -35,7 +41,8 @@ die() { echo "backend.sh: $*" >&2; exit 2; }
 # Counter names in the order of enum sp_counter (native/bpf/counters.h); the BPF test suite checks the two agree.
 counter_names="not-ours not-encapsulated outer-options outer-fragment unknown-proxy no-key malformed bad-version
 bad-auth stale-epoch ce-not-ect mixed-family decap-failed icmp-passed handshake-assigned handshake-existing
-handshake-over-timewait handshake-no-listener handshake-refused forwarded no-socket"
+handshake-over-timewait timewait-refused
+timewait-retry-failed handshake-no-listener handshake-refused forwarded no-socket"
 
 [ $# -ge 2 ] || die "usage: backend.sh attach|status|detach DEV [options] (see the top of this file)"
 action=$1 dev=$2; shift 2

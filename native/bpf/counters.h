@@ -20,7 +20,11 @@ enum sp_counter {
     SP_ICMP_PASSED,             /* ICMP / ICMPv6 (path MTU discovery) decapsulated and passed */
     SP_HANDSHAKE_ASSIGNED,      /* request socket created from a validated ACK: passed */
     SP_HANDSHAKE_EXISTING,      /* validated ACK for a connection that already has a socket: passed */
-    SP_HANDSHAKE_OVER_TIMEWAIT, /* validated ACK whose 4-tuple is still in TIME_WAIT: dropped */
+    SP_HANDSHAKE_OVER_TIMEWAIT, /* validated ACK over a TIME_WAIT socket that may reopen (timewait.h): a copy back
+                                 * to ingress, and this one made the RST that ends TIME_WAIT: passed */
+    SP_TIMEWAIT_REFUSED,        /* validated ACK over TIME_WAIT that may not reopen it (ISN / TSval test), or our
+                                 * copy meeting TIME_WAIT again (tcp_rfc1337=1): dropped */
+    SP_TIMEWAIT_RETRY_FAILED,   /* the copy to ingress or the RST rewrite failed: dropped */
     SP_HANDSHAKE_NO_LISTENER,   /* validated ACK, nothing listens on its address and port: dropped */
     SP_HANDSHAKE_REFUSED,       /* the kfunc said no (MSS, window scale, an option a sysctl disables): dropped */
     SP_FORWARDED,               /* unmarked, a non-listening socket owns it: passed */

@@ -10,7 +10,8 @@
  *   - decapsulate the rest (ECN carried over as RFC 6040 says), then
  *       ICMP: pass it, so the socket it is about learns the path MTU;
  *       a marked (H) ACK: find the listener and create the request socket from the cookie's options
- *         (bpf_sk_assign_tcp_reqsk): the kernel turns it into a full socket at once, no SYN ever seen;
+ *         (bpf_sk_assign_tcp_reqsk): the kernel turns it into a full socket at once, no SYN ever seen; when a
+ *         TIME_WAIT socket holds its 4-tuple, end it with a RST and take a copy of the ACK again (timewait.h);
  *       any other TCP: pass it only if a socket owns it, so a forged ACK flood costs a lookup.
  * The proxy validated the cookie; this program checks the proxy (the authenticator, keyed per backend), not the
  * cookie. Every frame ends in exactly one counter (counters.h), and the counter decides pass or drop.
@@ -27,6 +28,7 @@
 #include "ecn.h"
 #include "ipv6_ext.h"
 #include "tcp_options.h"
+#include "timewait.h"
 
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
@@ -67,7 +69,7 @@ struct sp_outer {
 static __always_inline bool sp_passes(__u32 counter)
 {
     return counter == SP_NOT_OURS || counter == SP_ICMP_PASSED || counter == SP_HANDSHAKE_ASSIGNED ||
-           counter == SP_HANDSHAKE_EXISTING || counter == SP_FORWARDED;
+           counter == SP_HANDSHAKE_EXISTING || counter == SP_HANDSHAKE_OVER_TIMEWAIT || counter == SP_FORWARDED;
 }
 
 /* Not ours, IPv4: passed, except with --strict TCP to a VIP address, which may only arrive encapsulated. Fragments
@@ -259,48 +261,86 @@ static __always_inline bool sp_decap(struct __sk_buff *skb, bool outer_v6, bool 
     return true;
 }
 
-/*
- * A validated handshake ACK whose 4-tuple still has a TIME_WAIT socket (the client reused its port within the
- * TIME_WAIT period). Passing it would make the TIME_WAIT socket answer with its old ACK and restart its timer: the
- * new connection would hang. Dropped instead: the client retransmits, and succeeds once TIME_WAIT is over. Kept
- * apart so that a better answer (a request socket from the listener despite the TIME_WAIT entry) can replace it.
- */
-static __always_inline __u32 sp_handshake_over_timewait(struct __sk_buff *skb, struct bpf_sock *skc)
-{
-    bpf_sk_release(skc);
-    return SP_HANDSHAKE_OVER_TIMEWAIT;
-}
-
-/* What a validated ACK carries for the kfunc besides its timestamps. */
+/* What a validated ACK carries for the kfunc besides its timestamps, and where its TCP header is. */
 struct sp_handshake_ack {
     __u32 ack;       /* the ACK's ack field: the cookie + 1 */
-    __u32 options;   /* offset of its TCP options, after decapsulation */
+    __u32 seq;       /* its seq: the client's ISN + 1 */
+    __u32 options;   /* offset of its TCP options, still encapsulated */
     __u32 options_length;
+    __u32 tcp;       /* offset of its TCP header after decapsulation */
     __u16 mss;       /* the client's MSS (our header, word 1) */
     __u8 rcv_wscale; /* the proxy's window scale (our header, WScale) */
 };
 
-/* Creates the connection's request socket from a validated ACK (after decapsulation). */
-static __always_inline __u32 sp_handshake(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple_size,
+/* A validated ACK whose 4-tuple a TIME_WAIT socket holds (timewait.h): refused (dropped) unless the kernel would
+ * let a SYN reopen it; else a copy, still encapsulated, goes back to ingress to be taken once TIME_WAIT is gone,
+ * and this one, decapsulated, becomes the RST that ends TIME_WAIT (passed). Consumes the socket reference. */
+static __always_inline __u32 sp_handshake_over_timewait(struct __sk_buff *skb, struct bpf_sock *skc,
+                                                        const struct sp_outer *outer, bool inner_v6,
+                                                        const struct sp_handshake_ack *hs,
+                                                        const struct bpf_tcp_req_attrs *attrs, bool retry)
+{
+    struct tcp_timewait_sock___sp *tw = (void *)bpf_skc_to_tcp_timewait_sock(skc);
+    if (!tw || retry) {
+        /* Our copy meets TIME_WAIT again: the RST was ignored (tcp_rfc1337=1), or a new entry came meanwhile. */
+        bpf_sk_release(skc);
+        return SP_TIMEWAIT_REFUSED;
+    }
+    __u32 rcv_nxt = tw->tw_sk.__tw_common.skc_tw_rcv_nxt;
+    bool reopens = sp_timewait_reopens(hs->seq, rcv_nxt, attrs->tstamp_ok, attrs->rcv_tsval, tw->tw_ts_recent,
+                                       tw->tw_ts_recent_stamp != 0);
+    bpf_sk_release(skc);
+    if (!reopens)
+        return SP_TIMEWAIT_REFUSED;
+    /* The copy first, while the packet is still as the proxy sent it: it is authenticated again on its way back. */
+    __u32 mark = skb->mark;
+    skb->mark = SP_RETRY_MARK;
+    long cloned = bpf_clone_redirect(skb, skb->ifindex, BPF_F_INGRESS);
+    skb->mark = mark;
+    if (cloned < 0)
+        return SP_TIMEWAIT_RETRY_FAILED;
+    __u32 counter;
+    if (!sp_decap(skb, outer->v6, inner_v6, outer->inner - SP_ETH_HLEN, &counter))
+        return counter;
+    if (!sp_timewait_rst(skb, hs->tcp, hs->options_length, rcv_nxt))
+        return SP_TIMEWAIT_RETRY_FAILED; /* and the copy, meeting TIME_WAIT again, is counted timewait-refused */
+    return SP_HANDSHAKE_OVER_TIMEWAIT;
+}
+
+/* Creates the connection's request socket from a validated ACK, still encapsulated: the socket lookup comes
+ * before decapsulation, as a TIME_WAIT entry needs the packet the proxy sent. */
+static __always_inline __u32 sp_handshake(struct __sk_buff *skb, const struct sp_outer *outer, bool inner_v6,
+                                          struct bpf_sock_tuple *tuple, __u32 tuple_size,
                                           const struct sp_handshake_ack *hs)
 {
     /* Options first, while no socket reference is held: fewer states for the verifier to walk. */
     struct bpf_tcp_req_attrs attrs = {};
     sp_parse_timestamps(skb, hs->options, hs->options_length, &attrs);
+    /* Our own copy coming back (sp_handshake_over_timewait): unmarked again before the kernel sees it. */
+    bool retry = skb->mark == SP_RETRY_MARK;
+    if (retry)
+        skb->mark = 0;
+    __u32 strip = outer->inner - SP_ETH_HLEN;
+    __u32 counter;
     struct bpf_sock *skc = bpf_skc_lookup_tcp(skb, tuple, tuple_size, BPF_F_CURRENT_NETNS, 0);
     if (!skc)
         return SP_HANDSHAKE_NO_LISTENER;
     if (skc->state == SP_TCP_TIME_WAIT)
-        return sp_handshake_over_timewait(skb, skc);
+        return sp_handshake_over_timewait(skb, skc, outer, inner_v6, hs, &attrs, retry);
     if (skc->state != SP_TCP_LISTEN) {
         /* A retransmitted ACK, or data after it: the connection already has its socket. */
         bpf_sk_release(skc);
-        return SP_HANDSHAKE_EXISTING;
+        return sp_decap(skb, outer->v6, inner_v6, strip, &counter) ? SP_HANDSHAKE_EXISTING : counter;
     }
     struct sock *sk = (struct sock *)bpf_skc_to_tcp_sock(skc);
     if (!sk) {
         bpf_sk_release(skc);
         return SP_HANDSHAKE_REFUSED;
+    }
+    /* The kfunc reads the client's IP header: decapsulated first. */
+    if (!sp_decap(skb, outer->v6, inner_v6, strip, &counter)) {
+        bpf_sk_release(skc);
+        return counter;
     }
     /* The cookie's clear bits: 5 ECN, 4 SACK, 3..0 the client's window scale (15: none); 7..6 are unused now. */
     __u32 cookie = hs->ack - 1;
@@ -413,20 +453,23 @@ static __always_inline __u32 sp_encapsulated(struct __sk_buff *skb, const struct
     struct sp_handshake_ack hs = {
         .ack = ((__u32)l4_header[8] << 24) | ((__u32)l4_header[9] << 16) | ((__u32)l4_header[10] << 8) |
                l4_header[11],
-        .options = SP_ETH_HLEN + (l4 - inner) + SP_TCP_HEADER,
+        .seq = ((__u32)l4_header[4] << 24) | ((__u32)l4_header[5] << 16) | ((__u32)l4_header[6] << 8) |
+               l4_header[7],
+        .options = l4 + SP_TCP_HEADER,
         .options_length = (l4_header[12] >> 4) * 4 - SP_TCP_HEADER,
+        .tcp = SP_ETH_HLEN + (l4 - inner),
         .mss = sp_encap_mss(header),
         .rcv_wscale = sp_encap_wscale(flags),
     };
     __u8 tcp_flags = l4_header[13];
+    if (tcp && marked && (tcp_flags & (SP_TCP_ACK | SP_TCP_SYN | SP_TCP_RST)) == SP_TCP_ACK)
+        return sp_handshake(skb, outer, inner_v6, &tuple, tuple_size, &hs);
 
     __u32 counter;
     if (!sp_decap(skb, outer->v6, inner_v6, inner - SP_ETH_HLEN, &counter))
         return counter;
     if (!tcp)
         return SP_ICMP_PASSED;
-    if (marked && (tcp_flags & (SP_TCP_ACK | SP_TCP_SYN | SP_TCP_RST)) == SP_TCP_ACK)
-        return sp_handshake(skb, &tuple, tuple_size, &hs);
     return sp_forward(skb, &tuple, tuple_size);
 }
 

@@ -341,7 +341,8 @@ static void ref_classify(const uint8_t *f, size_t len, const struct ref_config *
     uint8_t tcp_flags = f[r->l4 + 13];
     if (marked && (tcp_flags & 0x16) == 0x10)
         r->allowed = REF_BIT(SP_HANDSHAKE_ASSIGNED) | REF_BIT(SP_HANDSHAKE_EXISTING) |
-                     REF_BIT(SP_HANDSHAKE_OVER_TIMEWAIT) | REF_BIT(SP_HANDSHAKE_NO_LISTENER) |
+                     REF_BIT(SP_HANDSHAKE_OVER_TIMEWAIT) | REF_BIT(SP_TIMEWAIT_REFUSED) |
+                     REF_BIT(SP_TIMEWAIT_RETRY_FAILED) | REF_BIT(SP_HANDSHAKE_NO_LISTENER) |
                      REF_BIT(SP_HANDSHAKE_REFUSED);
     else
         r->allowed = REF_BIT(SP_FORWARDED) | REF_BIT(SP_NO_SOCKET);

@@ -11,6 +11,7 @@
  * FILE lines (fields separated by one space):
  *   config default-key HEX32 | key ADDR HEX32 | proxy ADDR | vip ADDR | port N | period-ms N | grace-ms N |
  *          skew-ms N | strict 0|1 | enabled 0|1       (applied to the maps before the next case)
+ *          | mark N                                   (golden: skb->mark of the next cases' skbs)
  *   case NAME RET COUNTER INPUT-HEX OUTPUT            OUTPUT: hex, "=" (untouched) or "-" (not checked)
  *   seed NAME HEX
  */
@@ -40,7 +41,8 @@ static const char *const counter_names[] = {
     "unknown-proxy",      "no-key",             "malformed",         "bad-version",
     "bad-auth",           "stale-epoch",        "ce-not-ect",        "mixed-family",
     "decap-failed",       "icmp-passed",        "handshake-assigned", "handshake-existing",
-    "handshake-over-timewait", "handshake-no-listener", "handshake-refused", "forwarded",
+    "handshake-over-timewait", "timewait-refused", "timewait-retry-failed", "handshake-no-listener",
+    "handshake-refused", "forwarded",
     "no-socket",
 };
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) == SP_COUNTERS, "a name per counter");
@@ -247,12 +249,17 @@ struct run {
     int error; /* errno when BPF_PROG_TEST_RUN refused the frame */
 };
 
+/* skb->mark of the runs (config mark N): the program's retry of a handshake over TIME_WAIT carries one. */
+static uint32_t run_mark;
+
 static bool run_once(const struct program *p, const uint8_t *frame, size_t length, struct run *result)
 {
     uint64_t before[SP_COUNTERS], after[SP_COUNTERS];
     read_counters(p, before);
+    struct __sk_buff ctx = {.mark = run_mark};
     DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)length,
-                        .data_out = result->out, .data_size_out = sizeof(result->out), .repeat = 1);
+                        .data_out = result->out, .data_size_out = sizeof(result->out), .repeat = 1,
+                        .ctx_in = run_mark ? &ctx : NULL, .ctx_size_in = run_mark ? sizeof(ctx) : 0);
     if (bpf_prog_test_run_opts(p->prog, &opts)) {
         result->error = errno;
         return false;
@@ -312,6 +319,8 @@ static bool config_line(struct ref_config *c, char *rest)
         c->strict = v != 0;
     else if (!strcmp(key, "enabled"))
         c->enabled = v != 0;
+    else if (!strcmp(key, "mark"))
+        run_mark = (uint32_t)v;
     else
         return false;
     return true;
@@ -620,6 +629,37 @@ static void expected_decap(const uint8_t *in, size_t length, const struct ref_re
         ip[1] = (uint8_t)((ip[1] & ~0x3) | ecn);
 }
 
+/* One's complement sum of bytes [from, length) of a frame, folded (0 and 0xffff, both zero, as 0). */
+static uint16_t ones_sum(const uint8_t *bytes, size_t from, size_t length)
+{
+    uint32_t sum = 0;
+    for (size_t i = from; i < length; i += 2)
+        sum += (uint32_t)(bytes[i] << 8) | (i + 1 < length ? bytes[i + 1] : 0);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return sum == 0xffff ? 0 : (uint16_t)sum;
+}
+
+/* The decapsulated ACK (want) made the RST the program sends TIME_WAIT (native/bpf/timewait.h): seq its
+ * rcv_nxt (the socket's, taken from the program's output), ack 0, flags RST alone, options NOPs; the rest as it
+ * was. The TCP checksum must stay as valid as it was: the segment's sum (checksum field included) unchanged. */
+static bool expected_rst(struct frame *want, const struct ref_result *r, const struct run *got)
+{
+    size_t tcp = 14 + (r->l4 - r->inner);
+    if (got->out_length != want->length || tcp + 20 > want->length)
+        return false;
+    uint16_t sum_before = ones_sum(want->bytes, tcp, want->length);
+    size_t options = (size_t)(want->bytes[tcp + 12] >> 4) * 4;
+    memcpy(want->bytes + tcp + 4, got->out + tcp + 4, 4);
+    memset(want->bytes + tcp + 8, 0, 4);
+    want->bytes[tcp + 12] &= 0xf0;
+    want->bytes[tcp + 13] = 0x04;
+    memcpy(want->bytes + tcp + 16, got->out + tcp + 16, 2);
+    for (size_t i = 20; i < options && tcp + i < want->length; i++)
+        want->bytes[tcp + i] = 0x01;
+    return ones_sum(got->out, tcp, got->out_length) == sum_before;
+}
+
 static int fuzz(const char *object, const char *path, long frames, uint64_t seed)
 {
     struct program p;
@@ -720,7 +760,7 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
         else {
             bool passes = r.counter == SP_NOT_OURS || r.counter == SP_ICMP_PASSED ||
                           r.counter == SP_HANDSHAKE_ASSIGNED || r.counter == SP_HANDSHAKE_EXISTING ||
-                          r.counter == SP_FORWARDED;
+                          r.counter == SP_HANDSHAKE_OVER_TIMEWAIT || r.counter == SP_FORWARDED;
             if (r.ret != (passes ? 0 : 2))
                 snprintf(why, sizeof(why), "returned %d with counter %s", r.ret, counter_names[r.counter]);
             else if (r.counter == SP_NOT_OURS &&
@@ -728,12 +768,17 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
                 snprintf(why, sizeof(why), "a frame not ours was changed");
             else if (passes && r.counter != SP_NOT_OURS) {
                 expected_decap(f.bytes, f.length, &after_run, &want);
+                if (r.counter == SP_HANDSHAKE_OVER_TIMEWAIT && !expected_rst(&want, &after_run, &r))
+                    snprintf(why, sizeof(why), "the RST over TIME_WAIT differs from the reference's, or its TCP "
+                             "checksum broke");
                 bool same_length = r.out_length == want.length;
                 bool v4 = !after_run.inner_v6;
                 bool same = same_length && (v4 ? !memcmp(r.out, want.bytes, 24) &&
                                                      !memcmp(r.out + 26, want.bytes + 26, want.length - 26)
                                                : !memcmp(r.out, want.bytes, want.length));
-                if (!same) {
+                if (why[0]) {
+                    ;
+                } else if (!same) {
                     snprintf(why, sizeof(why), "decapsulated frame differs from the reference's");
                 } else if (v4) {
                     size_t ihl = (want.bytes[14] & 0xf) * 4;
@@ -769,12 +814,13 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
     char name[128];
     snprintf(name, sizeof(name), "fuzz: %ld mutated frames, each in exactly one counter, as the reference says", ran);
     check(bad == 0 && ran == frames, name, "%ld bad; first: %s", bad, first_failure);
-    /* Every counter a well-formed mutation can reach was reached (decap-failed and mixed-family need a kernel
-     * failure; handshake-assigned needs tc ingress). */
+    /* Every counter a well-formed mutation can reach was reached (decap-failed, mixed-family and
+     * timewait-retry-failed need a kernel failure; handshake-assigned needs tc ingress). */
     int missing = 0;
     char list[512] = "";
     for (int i = 0; i < SP_COUNTERS; i++) {
-        if (i == SP_DECAP_FAILED || i == SP_MIXED_FAMILY || i == SP_HANDSHAKE_ASSIGNED || counted[i])
+        if (i == SP_DECAP_FAILED || i == SP_MIXED_FAMILY || i == SP_HANDSHAKE_ASSIGNED ||
+            i == SP_TIMEWAIT_RETRY_FAILED || counted[i])
             continue;
         missing++;
         strncat(list, counter_names[i], sizeof(list) - strlen(list) - 2);
