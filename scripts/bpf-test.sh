@@ -214,6 +214,19 @@ check "backend.sh status counts them: handshake-assigned 3, forwarded 3, icmp-pa
   bash -c "[ \"\$1 \$2 \$3\" = '3 3 3' ]" _ "$(counter handshake-assigned)" "$(counter forwarded)" \
   "$(counter icmp-passed)"
 
+# A 4-tuple reused while the backend holds it in TIME_WAIT (native/bpf/timewait.h): v4 and v6 reopen (RST + copy),
+# one refused by the ISN / TSval test, one with tcp_rfc1337=1 whose copy meets TIME_WAIT again.
+echo "tc ingress: a handshake over TIME_WAIT"
+ip netns exec "$ns" /usr/bin/python3 "$here/native/bpf/test/bpf_test.py" ingress-timewait --key "$work/auth.key" \
+  --dev t1 --backend-dev t0 | tee -a "$results" || true
+sleep 0.5
+# Handshakes: 4 first connections + 2 copies that reopened; RSTs: v4, v6 and the rfc1337 one; refused: the ISN test
+# and the rfc1337 copy (once: no loop); forwarded: the 4 client FINs.
+check "backend.sh status: handshake-assigned 9, handshake-over-timewait 3, timewait-refused 2, forwarded 7, timewait-retry-failed 0" \
+  bash -c "[ \"\$1 \$2 \$3 \$4 \$5\" = '9 3 2 7 0' ]" _ "$(counter handshake-assigned)" \
+  "$(counter handshake-over-timewait)" "$(counter timewait-refused)" "$(counter forwarded)" \
+  "$(counter timewait-retry-failed)"
+
 check "backend.sh attach --backend-key: the key as the default, no per-address keys" \
   bash -c "bash '$here/scripts/backend.sh' attach t0 --netns '$ns' --name '$name' --backend-key '$work/b.key' \
     --proxy 203.0.113.1 >/dev/null && [ -z \"\$(bpftool -j map dump pinned '$pin/maps/sp_keys_v4' | tr -d '[]')\" ]"

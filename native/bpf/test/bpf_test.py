@@ -43,6 +43,8 @@ ROUTER4_REAL, ROUTER6_REAL = "192.0.2.253", "2001:db8:2::fd"
 MAC_BACKEND, MAC_PROXY = "02:00:00:00:00:0b", "02:00:00:00:00:03"
 ESTABLISHED_PORT, TIMEWAIT_PORT, NEW_PORT = 41000, 41001, 52000
 PERIOD_MS, GRACE_MS, SKEW_MS = 600000, 600000, 500
+RETRY_MARK = 0x53505254  # native/bpf/timewait.h SP_RETRY_MARK
+M32 = 0xFFFFFFFF
 
 checks = {"passed": 0, "failed": 0}
 
@@ -183,18 +185,19 @@ COOKIE = 0x5A5A5A00 | 0x10 | 7  # MAC bits, SACK, the client's window scale 7
 
 
 def tcp4(sport=NEW_PORT, dport=80, flags="A", tos=0, src=CLIENT4, dst=VIP4, payload=b"", ip_options=None,
-         frag=0, mf=False):
+         frag=0, mf=False, seq=1000, options=None):
     return IP(src=src, dst=dst, tos=tos, ttl=64, id=1, frag=frag, flags="MF" if mf else 0,
-              options=ip_options or []) / TCP(sport=sport, dport=dport, seq=1000, ack=COOKIE + 1, flags=flags,
-                                               window=502, options=TS) / Raw(payload)
+              options=ip_options or []) / TCP(sport=sport, dport=dport, seq=seq, ack=COOKIE + 1, flags=flags,
+                                               window=502, options=TS if options is None else options) / Raw(payload)
 
 
-def tcp6(sport=NEW_PORT, dport=80, flags="A", tc=0, src=CLIENT6, dst=VIP6, payload=b"", ext=None):
+def tcp6(sport=NEW_PORT, dport=80, flags="A", tc=0, src=CLIENT6, dst=VIP6, payload=b"", ext=None, seq=1000,
+         options=None):
     ip = IPv6(src=src, dst=dst, tc=tc, hlim=64)
     for header in ext or []:
         ip = ip / header
-    return ip / TCP(sport=sport, dport=dport, seq=1000, ack=COOKIE + 1, flags=flags, window=502,
-                    options=TS) / Raw(payload)
+    return ip / TCP(sport=sport, dport=dport, seq=seq, ack=COOKIE + 1, flags=flags, window=502,
+                    options=TS if options is None else options) / Raw(payload)
 
 
 def icmp4_frag_needed():
@@ -212,6 +215,21 @@ def icmp6_too_big(ext=None):
 
 # ---- the sockets the lookups find ----
 
+TCP_REPAIR, TCP_REPAIR_QUEUE, TCP_QUEUE_SEQ, TCP_TIMESTAMP, TCP_SEND_QUEUE, TCP_REPAIR_OFF_NO_WP = 19, 20, 21, 24, 2, -1
+TIMEWAIT = {}  # family (4, 6) -> (rcv_nxt, TSval) of the server's TIME_WAIT entry for TIMEWAIT_PORT
+
+
+def client_sequence(sock):
+    """What the server's TIME_WAIT entry will hold once this client socket (connected, nothing sent) closes:
+    rcv_nxt = the client's write_seq + 1 (its FIN), read in repair mode (CAP_NET_ADMIN), and about the TSval it
+    sends now (the FIN's is a few ms later)."""
+    sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)
+    write_seq = sock.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ) & 0xFFFFFFFF
+    sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP)
+    tsval = sock.getsockopt(socket.IPPROTO_TCP, TCP_TIMESTAMP) & 0xFFFFFFFF
+    return (write_seq + 1) & 0xFFFFFFFF, tsval
+
 def sockets():
     """A listener on each VIP's port 80, an established connection from each client's ESTABLISHED_PORT, and a
     TIME_WAIT entry on the server side for TIMEWAIT_PORT (the server closes first). Kept open while the runner runs."""
@@ -228,6 +246,7 @@ def sockets():
         closing = socket.socket(family, socket.SOCK_STREAM)
         closing.bind((client, TIMEWAIT_PORT))
         closing.connect((vip, 80))
+        TIMEWAIT[6 if family == socket.AF_INET6 else 4] = client_sequence(closing)
         closing_server, _ = listener.accept()
         closing_server.close()
         time.sleep(0.05)
@@ -287,9 +306,44 @@ def golden_cases(keys, epoch):
     est4, est6 = tcp4(sport=ESTABLISHED_PORT), tcp6(sport=ESTABLISHED_PORT)
     case("marked-ack-existing-connection", "ok", "handshake-existing", marked(est4), decapsulated(est4))
     case("marked-ack-existing-connection-v6", "ok", "handshake-existing", marked(est6, True), decapsulated(est6))
-    case("marked-ack-over-timewait", "shot", "handshake-over-timewait", marked(tcp4(sport=TIMEWAIT_PORT)))
-    case("marked-ack-over-timewait-v6", "shot", "handshake-over-timewait",
-         marked(tcp6(sport=TIMEWAIT_PORT), True))
+    # Over TIME_WAIT (native/bpf/timewait.h): the kernel's test for a SYN over TIME_WAIT decides, with the entry's
+    # rcv_nxt and last TSval (known here, TIMEWAIT); when it allows, a copy goes back to ingress (under
+    # BPF_PROG_TEST_RUN to the namespace's lo, where nothing takes it) and this ACK becomes a RST at rcv_nxt.
+    for v6 in (False, True):
+        family = "v6" if v6 else "v4"
+        rcv_nxt, ts = TIMEWAIT[6 if v6 else 4]
+        make = tcp6 if v6 else tcp4
+
+        def tw(seq, tsval=None, v6=v6, make=make):
+            options = [] if tsval is None else [("NOP", None), ("NOP", None), ("Timestamp", (tsval & M32, 789012))]
+            return make(sport=TIMEWAIT_PORT, seq=seq & M32, options=options)
+
+        def rst(packet, seq):
+            out = packet.copy()
+            out[TCP].seq, out[TCP].ack, out[TCP].flags = seq, 0, "R"
+            out[TCP].options = [("NOP", None)] * 12 if packet[TCP].options else []
+            del out[TCP].chksum
+            return decapsulated(out)
+
+        newer = tw(rcv_nxt + 100001, ts + 100000)
+        case("marked-ack-over-timewait-%s-becomes-rst-at-rcv-nxt" % family, "ok", "handshake-over-timewait",
+             marked(newer, v6), rst(newer, rcv_nxt))
+        case("marked-ack-over-timewait-%s-isn-just-after-no-timestamps" % family, "ok", "handshake-over-timewait",
+             marked(tw(rcv_nxt + 2), v6), rst(tw(rcv_nxt + 2), rcv_nxt))
+        case("marked-ack-over-timewait-%s-isn-equal-refused" % family, "shot", "timewait-refused",
+             marked(tw(rcv_nxt + 1), v6))
+        case("marked-ack-over-timewait-%s-isn-before-refused" % family, "shot", "timewait-refused",
+             marked(tw(rcv_nxt - 1000), v6))
+        case("marked-ack-over-timewait-%s-isn-before-but-newer-tsval" % family, "ok", "handshake-over-timewait",
+             marked(tw(rcv_nxt - 1000, ts + 100000), v6))
+        case("marked-ack-over-timewait-%s-older-tsval-refused-paws" % family, "shot", "timewait-refused",
+             marked(tw(rcv_nxt + 100001, ts - 100000), v6))
+        cfg("config mark %d" % RETRY_MARK)
+        case("marked-ack-over-timewait-%s-our-retry-meets-it-again-dropped" % family, "shot", "timewait-refused",
+             marked(newer, v6))
+        cfg("config mark 0")
+    case("marked-ack-over-timewait-v6-in-v4", "ok", "handshake-over-timewait",
+         marked(tcp6(sport=TIMEWAIT_PORT, seq=(TIMEWAIT[6][0] + 5) & M32, options=[]), False))
     case("marked-syn-is-not-a-handshake", "shot", "no-socket", marked(tcp4(flags="S")))
     case("marked-ack-rst-is-not-a-handshake", "shot", "no-socket", marked(tcp4(flags="AR")))
 
@@ -477,7 +531,12 @@ def fuzz_seeds(keys, epoch):
         "marked-v6-in-v4": encap(keys, tcp6(), False, marked=True, epoch=epoch, wscale=7, mss=1440),
         "marked-v4-in-v6": encap(keys, tcp4(), True, marked=True, epoch=epoch, wscale=7, mss=1460),
         "marked-existing": encap(keys, tcp4(sport=ESTABLISHED_PORT), False, marked=True, epoch=epoch),
-        "marked-timewait": encap(keys, tcp6(sport=TIMEWAIT_PORT), True, marked=True, epoch=epoch),
+        "marked-timewait-reopens": encap(keys, tcp6(sport=TIMEWAIT_PORT, seq=(TIMEWAIT[6][0] + 100001) & M32,
+                                                    options=[("Timestamp", ((TIMEWAIT[6][1] + 100000) & M32, 1))]),
+                                         True, marked=True, epoch=epoch),
+        "marked-timewait-refused": encap(keys, tcp4(sport=TIMEWAIT_PORT, seq=(TIMEWAIT[4][0] - 5) & M32,
+                                                    options=[("Timestamp", ((TIMEWAIT[4][1] - 100000) & M32, 1))]),
+                                         False, marked=True, epoch=epoch),
         "marked-ext-v6": encap(keys, tcp6(ext=[IPv6ExtHdrDestOpt(), IPv6ExtHdrRouting()]), True, marked=True,
                                epoch=epoch),
         "data-v4": encap(keys, d4, False),
@@ -621,6 +680,105 @@ def ingress(args):
     return 0 if checks["failed"] == 0 else 1
 
 
+def ingress_timewait(args):
+    """A client reusing a 4-tuple the backend still holds in TIME_WAIT (native/bpf/timewait.h), through tc ingress on
+    t0: a first connection (a marked ACK makes it) that the backend closes first, then a marked ACK of a new
+    handshake on the same 4-tuple. Allowed by the kernel's test for a SYN over TIME_WAIT: TIME_WAIT ends (our RST)
+    and the socket is created (our copy, back through ingress). Refused (ISN not after, no newer TSval), or with
+    net.ipv4.tcp_rfc1337=1 (the RST ignored, our copy meets TIME_WAIT again): dropped, TIME_WAIT stays. bpf-test.sh
+    checks the counters after."""
+    keys = Keys(bytes.fromhex(open(args.key, encoding="ascii").read().strip()))
+    t0_mac = open("/sys/class/net/%s/address" % args.backend_dev).read().strip()
+    t1_mac = open("/sys/class/net/%s/address" % args.dev).read().strip()
+    macs = bytes.fromhex(t0_mac.replace(":", "") + t1_mac.replace(":", ""))
+    raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    raw.bind((args.dev, 0))
+    port = 8081
+    listeners = {}
+    for family, vip in ((socket.AF_INET, VIP4), (socket.AF_INET6, VIP6)):
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((vip, port))
+        listener.listen(16)
+        listener.settimeout(1.5)
+        listeners[family] = listener
+    epoch = int(time.time() * 1000) // 60000
+
+    def send(ip, sport, seq, ack, flags, tsval, outer_v6, marked):
+        segment = ip / TCP(sport=sport, dport=port, seq=seq, ack=ack, flags=flags, window=1000,
+                           options=[("NOP", None), ("NOP", None), ("Timestamp", (tsval, 1))])
+        raw.send(macs + encap(keys, segment, outer_v6, marked=marked, epoch=epoch if marked else 0,
+                              wscale=7 if marked else 0, mss=1400 if marked else 0)[12:])
+
+    def accept(family):
+        try:
+            return listeners[family].accept()
+        except socket.timeout:
+            return None, None
+
+    def in_timewait(client, sport):
+        out = subprocess.run(["ss", "-Htan", "state", "time-wait"], capture_output=True, text=True).stdout
+        return any(line.split()[-1].rsplit(":", 1)[1] == str(sport) and client in line.split()[-1]
+                   for line in out.splitlines() if line.split())
+
+    def first_connection(label, family, client, outer_v6, sport):
+        """Handshake 1 (client ISN 70000, our ISN 0x44444400), closed by the backend; the client's FIN+ACK after
+        the backend's FIN puts the backend's side in TIME_WAIT with rcv_nxt 70002, last TSval 5001."""
+        v6 = family == socket.AF_INET6
+        ip = IPv6(src=client, dst=VIP6 if v6 else VIP4, hlim=64) if v6 else IP(src=client, dst=VIP4, ttl=64)
+        cookie = 0x44444400 | 0x10 | 6
+        send(ip, sport, 70001, cookie + 1, "A", 5000, outer_v6, True)
+        conn, _ = accept(family)
+        if conn is None:
+            check(False, "ingress timewait %s: the first connection" % label, "nothing to accept")
+            return None
+        conn.close()  # the backend closes first: its FIN goes out t0 (to t1, where nobody answers but us)
+        time.sleep(0.1)
+        send(ip, sport, 70001, cookie + 2, "FA", 5001, outer_v6, False)
+        time.sleep(0.2)
+        ok = in_timewait(client, sport)
+        check(ok, "ingress timewait %s: the backend closed first, its side of the 4-tuple is in TIME_WAIT (ss)"
+              % label)
+        return ip if ok else None
+
+    for label, family, client, outer_v6, sport in (("v4", socket.AF_INET, CLIENT4_REAL, False, 46001),
+                                                   ("v6", socket.AF_INET6, CLIENT6_REAL, True, 46002)):
+        ip = first_connection(label, family, client, outer_v6, sport)
+        if ip is None:
+            continue
+        # The same 4-tuple again: ISN 170000 after rcv_nxt 70002, TSval 6000 newer than 5001.
+        send(ip, sport, 170001, (0x55555500 | 0x10 | 6) + 1, "A", 6000, outer_v6, True)
+        conn, peer = accept(family)
+        check(conn is not None and peer[1] == sport,
+              "ingress timewait %s: a marked ACK over TIME_WAIT becomes a socket the listener accepts" % label,
+              "nothing to accept" if conn is None else str(peer))
+        check(not in_timewait(client, sport), "ingress timewait %s: TIME_WAIT is gone (ss)" % label)
+        if conn is not None:
+            conn.close()
+
+    # Refused: ISN 60000 not after rcv_nxt 70002, TSval 5001 not newer (not older either: no PAWS).
+    ip = first_connection("v4 isn-not-after", socket.AF_INET, CLIENT4_REAL, False, 46003)
+    if ip is not None:
+        send(ip, 46003, 60001, (0x66666600 | 0x10 | 6) + 1, "A", 5001, False, True)
+        conn, _ = accept(socket.AF_INET)
+        check(conn is None and in_timewait(CLIENT4_REAL, 46003),
+              "ingress timewait v4: ISN not after rcv_nxt and no newer TSval: dropped, TIME_WAIT stays")
+    # tcp_rfc1337=1: TIME_WAIT ignores our RST; the copy meets it again and is dropped, once.
+    with open("/proc/sys/net/ipv4/tcp_rfc1337", "w") as f:
+        f.write("1")
+    try:
+        ip = first_connection("v6 rfc1337", socket.AF_INET6, CLIENT6_REAL, True, 46004)
+        if ip is not None:
+            send(ip, 46004, 170001, (0x77777700 | 0x10 | 6) + 1, "A", 6000, True, True)
+            conn, _ = accept(socket.AF_INET6)
+            check(conn is None and in_timewait(CLIENT6_REAL, 46004),
+                  "ingress timewait v6 with tcp_rfc1337=1: the RST is ignored, our copy dropped, TIME_WAIT stays")
+    finally:
+        with open("/proc/sys/net/ipv4/tcp_rfc1337", "w") as f:
+            f.write("0")
+    return 0 if checks["failed"] == 0 else 1
+
+
 def derive(args):
     text = open(args.keyfile, encoding="ascii").read().strip()
     print(backend_key(bytes.fromhex(text), args.address).hex())
@@ -640,11 +798,16 @@ def main():
     i.add_argument("--key", required=True)
     i.add_argument("--dev", required=True)
     i.add_argument("--backend-dev", required=True)
+    t = sub.add_parser("ingress-timewait")
+    t.add_argument("--key", required=True)
+    t.add_argument("--dev", required=True)
+    t.add_argument("--backend-dev", required=True)
     d = sub.add_parser("derive")
     d.add_argument("keyfile")
     d.add_argument("address")
     args = parser.parse_args()
-    sys.exit({"run": run, "ingress": ingress, "derive": derive}[args.command](args))
+    sys.exit({"run": run, "ingress": ingress, "ingress-timewait": ingress_timewait,
+              "derive": derive}[args.command](args))
 
 
 if __name__ == "__main__":
