@@ -1,5 +1,9 @@
-# Sourced by run.sh after its other phases: the end-to-end checks of the hardening issue. It uses run.sh's check,
-# holds, proxy_counter, backend_counter, $work, $here and the topology's variables, and leaves the proxy running.
+# Sourced by run.sh: the end-to-end checks of the hardening issue, as two functions run.sh calls after its other
+# phases (hardening_phases) and after its final backend counters (hardening_strict: it re-attaches the backend's
+# program, which starts its counters anew). They use run.sh's check, holds, proxy_counter, backend_counter, $work,
+# $here and the topology's variables, and leave the proxy running.
+
+hardening_phases() {
 
 proxy_start() {  # proxy_start CONFIG LOG: the proxy in its namespace, until it says it runs
   ip netns exec "$PROXY_NS" "$here/scripts/synproxy" run -c "$1" > "$2" 2>&1 &
@@ -74,3 +78,44 @@ result=$(ip netns exec "$CLIENT_NS" /usr/bin/python3 "$here/scripts/e2e/transfer
   --dstopts || true)
 check "IPv6 with a destination-options header on every packet: 1 MiB each way intact ($result)" \
   [ "$result" = "ok 1048576" ]
+
+# A 4-tuple reused while the backend's side of the last connection is in TIME_WAIT: the web server closes first, the
+# client comes back from the same port at once (as NAT or fixed-port clients do). The marked ACK of the new handshake
+# finds the TIME_WAIT socket; the backend's program ends it (an RST at its rcv_nxt, as a SYN over TIME_WAIT would) and
+# lets a copy of the ACK create the new socket.
+tw_before=$(backend_counter handshake-over-timewait)
+first=$(ip netns exec "$CLIENT_NS" curl -s --max-time 10 --local-port 45000 "http://$VIP4/" || true)
+sleep 0.5
+tw_sockets=$(ip netns exec "$BACKEND_NS" ss -Htan state time-wait "( dport = :45000 )" | wc -l)
+second=$(ip netns exec "$CLIENT_NS" curl -s --max-time 10 --local-port 45000 "http://$VIP4/" || true)
+tw_handled=$(( $(backend_counter handshake-over-timewait) - ${tw_before:-0} ))
+check "the same client port again during the backend's TIME_WAIT ($tw_sockets entry): the page arrives, TIME_WAIT ended ($tw_handled)" \
+  holds "$(grep -c spx-e2e-index-page <<<"$first") == 1 && $(grep -c spx-e2e-index-page <<<"$second") == 1 && tw_sockets == 1 && tw_handled == 1"
+}
+
+hardening_strict() {
+# Strict mode: TCP to a VIP that reaches the backend without coming through a proxy is dropped. A SYN sent straight to
+# the backend's interface (from the proxy's side of the link, as anyone on that segment could) passes without
+# --strict and is dropped with it; traffic through the proxy still works.
+bypass_syn() {
+  ip netns exec "$PROXY_NS" /usr/bin/python3 - "$BACKEND_MAC" "$PROXY_BACKEND_MAC" "$CLIENT4" "$VIP4" <<'PY'
+import sys
+from scapy.all import Ether, IP, TCP, sendp
+backend_mac, own_mac, client, vip = sys.argv[1:5]
+sendp(Ether(dst=backend_mac, src=own_mac) / IP(src=client, dst=vip) / TCP(sport=46000, dport=80, flags="S", seq=1),
+      iface="p1", verbose=0)
+PY
+}
+not_ours_before=$(backend_counter not-ours)
+bypass_syn
+sleep 0.3
+not_ours=$(( $(backend_counter not-ours) - ${not_ours_before:-0} ))
+bash "$here/scripts/backend.sh" attach b0 --netns "$BACKEND_NS" --key "$work/backend.key" --address "$BACKEND4" \
+  --address "$BACKEND6" --proxy 203.0.113.1 --proxy 2001:db8:200::1 --strict --vip "$VIP4" --vip "$VIP6" >/dev/null
+bypass_syn
+sleep 0.3
+not_encapsulated=$(backend_counter not-encapsulated)
+page5=$(ip netns exec "$CLIENT_NS" curl -s --max-time 10 "http://$VIP4/" || true)
+check "strict: a SYN around the proxy passes without --strict ($not_ours) and is dropped with it (${not_encapsulated:-0}); the proxy's traffic still flows" \
+  holds "not_ours >= 1 && ${not_encapsulated:-0} == 1 && $(grep -c spx-e2e-index-page <<<"$page5") == 1"
+}
