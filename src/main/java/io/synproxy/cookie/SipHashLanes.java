@@ -23,53 +23,34 @@ public final class SipHashLanes {
         return (count + LANES - 1) / LANES * LANES;
     }
 
-    /** out[i] = SipHash-2-4(k0, k1; m0[i], m1[i], last[i]) for i < count (lanes past count compute garbage). */
-    public static void hash3(final long k0, final long k1, final long[] m0, final long[] m1, final long[] last,
-                             final long[] out, final int count) {
-        hash(k0, k1, null, null, m0, m1, m1, m1, m1, m1, last, 3, out, count);
-    }
-
     /**
-     * The same as the {@code hashN(k0, k1, ...)} methods, with a key per lane: {@code out[i]} is hashed under
-     * {@code k0s[i], k1s[i]} (encapsulation authenticators, keyed per backend).
+     * out[i] = SipHash-2-4 of the message {@code m0[i], m1[i], ..., last[i]} ({@code blocks} blocks with the last:
+     * 3, 4, 6 or 7; the unused block arrays may be any) for i < count; lanes past count compute garbage. The key of
+     * lane i is {@code k0s[i * keyStride], k1s[i * keyStride]}: stride 1, a key per message (authenticators, keyed per
+     * backend); stride 0, one key for all, whose arrays then need {@link #LANES} copies of it (the vector load reads
+     * that many).
      */
-    public static void hashKeyed(final long[] k0s, final long[] k1s, final int blocks, final long[] m0,
-                                 final long[] m1, final long[] m2, final long[] m3, final long[] m4, final long[] m5,
-                                 final long[] last, final long[] out, final int count) {
-        hash(0, 0, k0s, k1s, m0, m1, m2, m3, m4, m5, last, blocks, out, count);
-    }
-
-    /** out[i] = SipHash-2-4(k0, k1; m0[i], m1[i], m2[i], last[i]) for i < count. */
-    public static void hash4(final long k0, final long k1, final long[] m0, final long[] m1, final long[] m2,
-                             final long[] last, final long[] out, final int count) {
-        hash(k0, k1, null, null, m0, m1, m2, m2, m2, m2, last, 4, out, count);
-    }
-
-    /** out[i] = SipHash-2-4(k0, k1; m0[i], m1[i], m2[i], m3[i], m4[i], last[i]) for i < count. */
-    public static void hash6(final long k0, final long k1, final long[] m0, final long[] m1, final long[] m2,
-                             final long[] m3, final long[] m4, final long[] last, final long[] out, final int count) {
-        hash(k0, k1, null, null, m0, m1, m2, m3, m4, m4, last, 6, out, count);
-    }
-
-    /** out[i] = SipHash-2-4(k0, k1; m0[i] .. m5[i], last[i]) for i < count. */
-    public static void hash7(final long k0, final long k1, final long[] m0, final long[] m1, final long[] m2,
-                             final long[] m3, final long[] m4, final long[] m5, final long[] last, final long[] out,
-                             final int count) {
-        hash(k0, k1, null, null, m0, m1, m2, m3, m4, m5, last, 7, out, count);
+    public static void hash(final long[] k0s, final long[] k1s, final int keyStride, final int blocks,
+                            final long[] m0, final long[] m1, final long[] m2, final long[] m3, final long[] m4,
+                            final long[] m5, final long[] last, final long[] out, final int count) {
+        if (blocks != 3 && blocks != 4 && blocks != 6 && blocks != 7) {
+            throw new IllegalArgumentException("messages of 3, 4, 6 or 7 blocks, not " + blocks);
+        }
+        hashLanes(k0s, k1s, keyStride, m0, m1, m2, m3, m4, m5, last, blocks, out, count);
     }
 
     /**
      * SipHash-2-4 of {@code blocks} 8-byte blocks per lane (the last one carrying the length byte). All vector code
      * stays in this one method: vectors handed to a method the JIT does not inline are boxed on the heap.
      */
-    private static void hash(final long k0, final long k1, final long[] k0s, final long[] k1s, final long[] m0,
-                             final long[] m1, final long[] m2, final long[] m3, final long[] m4, final long[] m5,
-                             final long[] last, final int blocks, final long[] out, final int count) {
+    private static void hashLanes(final long[] k0s, final long[] k1s, final int keyStride, final long[] m0,
+                                  final long[] m1, final long[] m2, final long[] m3, final long[] m4, final long[] m5,
+                                  final long[] last, final int blocks, final long[] out, final int count) {
         for (int i = 0; i < count; i += LANES) {
-            final LongVector key0 = k0s == null ? LongVector.broadcast(SPECIES, k0)
-                : LongVector.fromArray(SPECIES, k0s, i);
-            final LongVector key1 = k1s == null ? LongVector.broadcast(SPECIES, k1)
-                : LongVector.fromArray(SPECIES, k1s, i);
+            // One load whatever the stride: a vector chosen between two (broadcast or loaded) would be a phi C2 may
+            // box on the heap.
+            final LongVector key0 = LongVector.fromArray(SPECIES, k0s, i * keyStride);
+            final LongVector key1 = LongVector.fromArray(SPECIES, k1s, i * keyStride);
             LongVector v0 = key0.lanewise(VectorOperators.XOR, 0x736f6d6570736575L);
             LongVector v1 = key1.lanewise(VectorOperators.XOR, 0x646f72616e646f6dL);
             LongVector v2 = key0.lanewise(VectorOperators.XOR, 0x6c7967656e657261L);

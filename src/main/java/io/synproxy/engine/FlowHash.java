@@ -21,12 +21,34 @@ import io.synproxy.cookie.SipHash;
  * its tuple turned back around.
  */
 public final class FlowHash {
-    /** Pieces of the longest tuple: two IPv6 addresses (8) and the ports (1). */
+    /** Pieces of the longest tuple: two IPv6 addresses (8) and the ports (1), and the constant term. */
     private static final int KEYS = 10;
-    private final long[] k = new long[KEYS];
+    // Fields, not an array: the hash runs on every packet, and these are then plain loads without bounds checks.
+    private final long k0;
+    private final long k1;
+    private final long k2;
+    private final long k3;
+    private final long k4;
+    private final long k5;
+    private final long k6;
+    private final long k7;
+    private final long k8;
+    private final long k9;
 
     FlowHash(final long[] keys) {
-        System.arraycopy(keys, 0, k, 0, KEYS);
+        if (keys.length != KEYS) {
+            throw new IllegalArgumentException("the flow hash needs " + KEYS + " keys");
+        }
+        k0 = keys[0];
+        k1 = keys[1];
+        k2 = keys[2];
+        k3 = keys[3];
+        k4 = keys[4];
+        k5 = keys[5];
+        k6 = keys[6];
+        k7 = keys[7];
+        k8 = keys[8];
+        k9 = keys[9];
     }
 
     /** The keys every node derives from the master secret. */
@@ -48,13 +70,13 @@ public final class FlowHash {
      * @param ports     client then VIP port, the 4 bytes as they sit in the TCP header, read little-endian
      */
     public long v4(final long addresses, final int ports) {
-        return k[0] + k[1] * (addresses & 0xffffffffL) + k[2] * (addresses >>> 32) + k[3] * (ports & 0xffffffffL);
+        return k0 + k1 * (addresses & 0xffffffffL) + k2 * (addresses >>> 32) + k3 * (ports & 0xffffffffL);
     }
 
     /** {@code a0, a1} the client's address and {@code a2, a3} the VIP's, as 8-byte words read little-endian. */
     public long v6(final long a0, final long a1, final long a2, final long a3, final int ports) {
-        return k[0] + k[1] * (a0 & 0xffffffffL) + k[2] * (a0 >>> 32) + k[3] * (a1 & 0xffffffffL)
-            + k[4] * (a1 >>> 32) + k[5] * (a2 & 0xffffffffL) + k[6] * (a2 >>> 32) + k[7] * (a3 & 0xffffffffL)
-            + k[8] * (a3 >>> 32) + k[9] * (ports & 0xffffffffL);
+        return k0 + k1 * (a0 & 0xffffffffL) + k2 * (a0 >>> 32) + k3 * (a1 & 0xffffffffL)
+            + k4 * (a1 >>> 32) + k5 * (a2 & 0xffffffffL) + k6 * (a2 >>> 32) + k7 * (a3 & 0xffffffffL)
+            + k8 * (a3 >>> 32) + k9 * (ports & 0xffffffffL);
     }
 }

@@ -18,7 +18,8 @@ final class LaneMessages {
     final long[] m5;
     final long[] last;
     final long[] hash;
-    /** A key per message, for {@link #hashKeyed} (authenticators: each backend has its own key). */
+    /** A key per message for {@link #hashKeyed} (authenticators: each backend has its own key), or, for
+     * {@link #hash}, the one key in the first {@link SipHashLanes#LANES} slots. */
     final long[] k0;
     final long[] k1;
 
@@ -42,16 +43,16 @@ final class LaneMessages {
 
     /** Hashes the first {@code count} messages, each under its own key ({@link #k0}, {@link #k1}). */
     void hashKeyed(final int count) {
-        SipHashLanes.hashKeyed(k0, k1, blocks, m0, m1, m2, m3, m4, m5, last, hash, count);
+        SipHashLanes.hash(k0, k1, 1, blocks, m0, m1, m2, m3, m4, m5, last, hash, count);
     }
 
     /** Hashes the first {@code count} messages under one key into {@link #hash}. */
     void hash(final long k0, final long k1, final int count) {
-        switch (blocks) {
-            case 3 -> SipHashLanes.hash3(k0, k1, m0, m1, last, hash, count);
-            case 4 -> SipHashLanes.hash4(k0, k1, m0, m1, m2, last, hash, count);
-            case 6 -> SipHashLanes.hash6(k0, k1, m0, m1, m2, m3, m4, last, hash, count);
-            default -> SipHashLanes.hash7(k0, k1, m0, m1, m2, m3, m4, m5, last, hash, count);
+        // One key for every lane: its copies in the first LANES slots, read with stride 0.
+        for (int lane = 0; lane < SipHashLanes.LANES; lane++) {
+            this.k0[lane] = k0;
+            this.k1[lane] = k1;
         }
+        SipHashLanes.hash(this.k0, this.k1, 0, blocks, m0, m1, m2, m3, m4, m5, last, hash, count);
     }
 }

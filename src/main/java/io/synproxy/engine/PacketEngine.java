@@ -76,8 +76,7 @@ public final class PacketEngine {
     /** SYN-ACKs of the current burst waiting for their cookies, by address family. */
     private final SynLanes synAcksV4 = new SynLanes(MAX_PENDING, false);
     private final SynLanes synAcksV6 = new SynLanes(MAX_PENDING, true);
-    /** ACKs of the current burst waiting for their cookie checks, and the checks: by family and salt. */
-    private final PendingAcks pendingAcks = new PendingAcks(MAX_PENDING);
+    /** ACKs of the current burst waiting for their cookie checks: by family and the salt their epoch bit names. */
     private final AckLanes currentEpochAcksV4 = new AckLanes(MAX_PENDING, false);
     private final AckLanes previousEpochAcksV4 = new AckLanes(MAX_PENDING, false);
     private final AckLanes nextEpochAcksV4 = new AckLanes(MAX_PENDING, false);
@@ -200,46 +199,41 @@ public final class PacketEngine {
     /**
      * Checks the cookies of the burst's ACKs, each family's under each salt hashed together in SIMD lanes, and
      * encapsulates each ACK once: marked when its cookie validates (with the epoch that issued it and the client's
-     * MSS), unmarked otherwise (established traffic or a forgery: the backend decides).
+     * MSS), unmarked otherwise (established traffic or a forgery: the backend decides). The previous epoch's group
+     * is checked before the next one's, whose second checks write into it.
      */
     private void finishAcks(final MemorySegment mem, final MemorySegment descriptors) {
-        final PendingAcks acks = pendingAcks;
-        if (acks.count == 0) {
-            return;
-        }
         final SaltSnapshot keys = salts;
         final long epoch = keys.epoch();
-        checkAcks(currentEpochAcksV4, keys.currentK0(), keys.currentK1(), epoch);
-        checkAcks(previousEpochAcksV4, keys.previousK0(), keys.previousK1(), epoch - 1);
-        checkAcks(nextEpochAcksV4, keys.nextK0(), keys.nextK1(), epoch + 1);
-        checkAcks(currentEpochAcksV6, keys.currentK0(), keys.currentK1(), epoch);
-        checkAcks(previousEpochAcksV6, keys.previousK0(), keys.previousK1(), epoch - 1);
-        checkAcks(nextEpochAcksV6, keys.nextK0(), keys.nextK1(), epoch + 1);
-        for (int p = 0; p < acks.count; p++) {
-            final long issued = acks.epoch[p];
-            final boolean valid = issued != PendingAcks.NOT_VALID;
-            counters.increment(valid ? EngineCounters.ACKS_VALID : EngineCounters.ACKS_NOT_VALIDATED);
-            final int bits = acks.bits[p];
-            final int mss = valid ? (acks.v6[p] ? mssTableV6 : mssTableV4)[SynCookie.mssIndex(bits)] : 0;
-            final int reason = encapsulate(mem, descriptors, acks.index[p], acks.frame[p], acks.ip[p], acks.v6[p],
-                acks.ipLength[p], acks.tcp[p], acks.flowHash[p], valid, issued, mss);
-            if (reason != DropReason.NONE.ordinal()) {
-                drop(descriptors, acks.index[p], reason);
-            }
-        }
-        acks.count = 0;
+        currentEpochAcksV4.check(keys.currentK0(), keys.currentK1(), epoch, null);
+        previousEpochAcksV4.check(keys.previousK0(), keys.previousK1(), epoch - 1, null);
+        nextEpochAcksV4.check(keys.nextK0(), keys.nextK1(), epoch + 1, previousEpochAcksV4);
+        currentEpochAcksV6.check(keys.currentK0(), keys.currentK1(), epoch, null);
+        previousEpochAcksV6.check(keys.previousK0(), keys.previousK1(), epoch - 1, null);
+        nextEpochAcksV6.check(keys.nextK0(), keys.nextK1(), epoch + 1, previousEpochAcksV6);
+        encapsulateAcks(mem, descriptors, currentEpochAcksV4);
+        encapsulateAcks(mem, descriptors, previousEpochAcksV4);
+        encapsulateAcks(mem, descriptors, nextEpochAcksV4);
+        encapsulateAcks(mem, descriptors, currentEpochAcksV6);
+        encapsulateAcks(mem, descriptors, previousEpochAcksV6);
+        encapsulateAcks(mem, descriptors, nextEpochAcksV6);
     }
 
-    /** Hashes one group of cookie checks and records, for each that validates, the epoch that issued it. */
-    private void checkAcks(final AckLanes lanes, final long k0, final long k1, final long epoch) {
-        final int count = lanes.count;
-        if (count == 0) {
-            return;
-        }
-        lanes.hashAll(k0, k1);
-        for (int p = 0; p < count; p++) {
-            if (lanes.valid(p)) {
-                pendingAcks.epoch[lanes.pending[p]] = epoch;
+    /** Encapsulates the checked ACKs one group owns, and empties the group. */
+    private void encapsulateAcks(final MemorySegment mem, final MemorySegment descriptors, final AckLanes lanes) {
+        final int[] mssTable = lanes.v6 ? mssTableV6 : mssTableV4;
+        for (int p = 0; p < lanes.count; p++) {
+            if (lanes.owner[p] >= 0) {
+                continue;
+            }
+            final long issued = lanes.epoch[p];
+            final boolean valid = issued != AckLanes.NOT_VALID;
+            counters.increment(valid ? EngineCounters.ACKS_VALID : EngineCounters.ACKS_NOT_VALIDATED);
+            final int mss = valid ? mssTable[SynCookie.mssIndex(lanes.cookie[p])] : 0;
+            final int reason = encapsulate(mem, descriptors, lanes.index[p], lanes.frame[p], lanes.ip[p], lanes.v6,
+                lanes.ipLength[p], lanes.tcp[p], lanes.flowHash[p], valid, issued, mss);
+            if (reason != DropReason.NONE.ordinal()) {
+                drop(descriptors, lanes.index[p], reason);
             }
         }
         lanes.count = 0;
@@ -394,10 +388,6 @@ public final class PacketEngine {
         if (!vips.containsV4(destination, TcpHeader.destinationPort(t0))) {
             return DropReason.NOT_VIP.ordinal();
         }
-        if (Martians.v4((int) w1) || vips.ownsV4((int) w1)) {
-            // Answering would reflect a SYN-ACK at a broadcast, loopback or our own address.
-            return DropReason.MARTIAN_SOURCE.ordinal();
-        }
         final int tcpLength = TcpHeader.headerLength(t1);
         if (tcpLength < TcpHeader.MIN_LENGTH || tcpLength > segmentLength) {
             return DropReason.BAD_DATA_OFFSET.ordinal();
@@ -423,17 +413,15 @@ public final class PacketEngine {
             }
             // Checked with the rest of the burst's ACKs, hashed together: see finishAcks.
             final boolean timestamps = ackTimestamps(mem, tcp, tcpLength);
-            final int entry = pendingAcks.add(index, frame, ip, false, totalLength, tcp, flow, bits);
             final int isn = TcpHeader.sequence(t0) - 1;
-            if (keys.isCurrent(bits)) {
-                currentEpochAcksV4.addV4(entry, addresses, ports, isn, cookie, timestamps, ackTsEcho);
-            } else {
-                if (keys.previousValid()) {
-                    previousEpochAcksV4.addV4(entry, addresses, ports, isn, cookie, timestamps, ackTsEcho);
-                }
-                if (keys.nextValid()) {
-                    nextEpochAcksV4.addV4(entry, addresses, ports, isn, cookie, timestamps, ackTsEcho);
-                }
+            final AckLanes owners = keys.isCurrent(bits) ? currentEpochAcksV4
+                : keys.previousValid() ? previousEpochAcksV4 : nextEpochAcksV4;
+            final int p = owners.add(index, frame, ip, totalLength, tcp, flow, cookie, timestamps, ackTsEcho);
+            owners.messageV4(p, addresses, ports, isn);
+            if (owners == previousEpochAcksV4 && keys.nextValid()) {
+                // Near a boundary the other parity may also be a node ahead of us: the next epoch's key too.
+                nextEpochAcksV4.messageV4(nextEpochAcksV4.also(p, cookie, timestamps, ackTsEcho), addresses, ports,
+                    isn);
             }
             return DropReason.NONE.ordinal();
         }
@@ -461,6 +449,12 @@ public final class PacketEngine {
         }
         if ((flags & TcpHeader.FIN) != 0) {
             return DropReason.SYN_FIN.ordinal();
+        }
+        final int source = (int) (addressesBe >>> 32);
+        if (Martians.v4(source) || vips.ownsV4(source)) {
+            // Answering would reflect a SYN-ACK at a broadcast, loopback or our own address. Only SYNs are answered;
+            // anything else from such a source goes to a backend that has no socket for it.
+            return DropReason.MARTIAN_SOURCE.ordinal();
         }
         final long optionsAt = tcp + TcpHeader.OPTIONS_OFFSET;
         final int optionsLength = tcpLength - TcpHeader.MIN_LENGTH;
@@ -570,9 +564,6 @@ public final class PacketEngine {
         final int flags = TcpHeader.flags(mem, tcp);
         final long clientHigh = mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET);
         final long clientLow = mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET + 8);
-        if (Martians.v6(clientHigh, clientLow) || vips.ownsV6(clientHigh, clientLow)) {
-            return DropReason.MARTIAN_SOURCE.ordinal();
-        }
         // The cookie and flow hash read the addresses as little-endian message words.
         final long a0 = Long.reverseBytes(clientHigh);
         final long a1 = Long.reverseBytes(clientLow);
@@ -580,6 +571,9 @@ public final class PacketEngine {
         final long a3 = Long.reverseBytes(vipLow);
         final int ports = mem.get(LE32, tcp);
         if ((flags & (TcpHeader.SYN | TcpHeader.ACK)) == TcpHeader.SYN) {
+            if (Martians.v6(clientHigh, clientLow) || vips.ownsV6(clientHigh, clientLow)) {
+                return DropReason.MARTIAN_SOURCE.ordinal();
+            }
             final long pseudo = Checksum.sum64(clientHigh) + Checksum.sum64(clientLow) + Checksum.sum64(vipHigh)
                 + Checksum.sum64(vipLow) + Ipv6Header.NEXT_TCP;
             final int reason = checkSyn(mem, tcp, flags, segmentLength, tcpLength, rxFlags, pseudo);
@@ -615,17 +609,14 @@ public final class PacketEngine {
             }
             // Checked with the rest of the burst's IPv6 ACKs, hashed together: see finishAcks.
             final boolean timestamps = ackTimestamps(mem, tcp, tcpLength);
-            final int entry = pendingAcks.add(index, frame, ip, true, packetLength, tcp, flow, bits);
             final int isn = TcpHeader.sequence(mem, tcp) - 1;
-            if (keys.isCurrent(bits)) {
-                currentEpochAcksV6.addV6(entry, a0, a1, a2, a3, ports, isn, cookie, timestamps, ackTsEcho);
-            } else {
-                if (keys.previousValid()) {
-                    previousEpochAcksV6.addV6(entry, a0, a1, a2, a3, ports, isn, cookie, timestamps, ackTsEcho);
-                }
-                if (keys.nextValid()) {
-                    nextEpochAcksV6.addV6(entry, a0, a1, a2, a3, ports, isn, cookie, timestamps, ackTsEcho);
-                }
+            final AckLanes owners = keys.isCurrent(bits) ? currentEpochAcksV6
+                : keys.previousValid() ? previousEpochAcksV6 : nextEpochAcksV6;
+            final int p = owners.add(index, frame, ip, packetLength, tcp, flow, cookie, timestamps, ackTsEcho);
+            owners.messageV6(p, a0, a1, a2, a3, ports, isn);
+            if (owners == previousEpochAcksV6 && keys.nextValid()) {
+                nextEpochAcksV6.messageV6(nextEpochAcksV6.also(p, cookie, timestamps, ackTsEcho), a0, a1, a2, a3,
+                    ports, isn);
             }
             return DropReason.NONE.ordinal();
         }

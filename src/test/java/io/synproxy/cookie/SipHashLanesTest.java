@@ -25,22 +25,29 @@ class SipHashLanesTest {
                     m[2][i] = SipHash.finalBlock(random.nextInt(512), 18);
                 }
             }
-            final long k0 = random.nextLong();
-            final long k1 = random.nextLong();
-            switch (blocks) {
-                case 3 -> SipHashLanes.hash3(k0, k1, m[0], m[1], m[2], out, count);
-                case 4 -> SipHashLanes.hash4(k0, k1, m[0], m[1], m[2], m[3], out, count);
-                case 6 -> SipHashLanes.hash6(k0, k1, m[0], m[1], m[2], m[3], m[4], m[5], out, count);
-                default -> SipHashLanes.hash7(k0, k1, m[0], m[1], m[2], m[3], m[4], m[5], m[6], out, count);
-            }
-            for (int i = 0; i < count; i++) {
-                final long expected = switch (blocks) {
-                    case 3 -> SipHash.hash3(k0, k1, m[0][i], m[1][i], m[2][i]);
-                    case 4 -> SipHash.hash4(k0, k1, m[0][i], m[1][i], m[2][i], m[3][i]);
-                    case 6 -> SipHash.hash6(k0, k1, m[0][i], m[1][i], m[2][i], m[3][i], m[4][i], m[5][i]);
-                    default -> SipHash.hash7(k0, k1, m[0][i], m[1][i], m[2][i], m[3][i], m[4][i], m[5][i], m[6][i]);
-                };
-                assertEquals(expected, out[i], "lane " + i + " of " + count);
+            // One key for all (stride 0), then a key per lane (stride 1).
+            for (final int stride : new int[] {0, 1}) {
+                final long[] k0s = new long[padded];
+                final long[] k1s = new long[padded];
+                for (int i = 0; i < padded; i++) {
+                    k0s[i] = stride == 0 && i > 0 ? k0s[0] : random.nextLong();
+                    k1s[i] = stride == 0 && i > 0 ? k1s[0] : random.nextLong();
+                }
+                final long[] last = m[blocks - 1];
+                SipHashLanes.hash(k0s, k1s, stride, blocks, m[0], m[1], blocks > 3 ? m[2] : last,
+                    blocks > 4 ? m[3] : last, blocks > 4 ? m[4] : last, blocks > 6 ? m[5] : last, last, out, count);
+                for (int i = 0; i < count; i++) {
+                    final long k0 = k0s[i * stride];
+                    final long k1 = k1s[i * stride];
+                    final long expected = switch (blocks) {
+                        case 3 -> SipHash.hash3(k0, k1, m[0][i], m[1][i], m[2][i]);
+                        case 4 -> SipHash.hash4(k0, k1, m[0][i], m[1][i], m[2][i], m[3][i]);
+                        case 6 -> SipHash.hash6(k0, k1, m[0][i], m[1][i], m[2][i], m[3][i], m[4][i], m[5][i]);
+                        default -> SipHash.hash7(k0, k1, m[0][i], m[1][i], m[2][i], m[3][i], m[4][i], m[5][i],
+                            m[6][i]);
+                    };
+                    assertEquals(expected, out[i], "stride " + stride + ": lane " + i + " of " + count);
+                }
             }
         }
     }

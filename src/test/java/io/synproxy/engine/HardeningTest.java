@@ -100,6 +100,18 @@ class HardeningTest {
         assertEquals(128, behind.counters().get(EngineCounters.ACKS_VALID) + ahead.counters()
             .get(EngineCounters.ACKS_VALID));
 
+        // With a 1 s grace the previous epoch is closed 10 ms before the boundary: the next epoch's key alone.
+        final ProxyConfig shortGrace = TestSupport.config(dir, TestSupport.BASE_CONFIG.replace("grace_seconds = 60",
+            "grace_seconds = 1"));
+        final PacketEngine shortAhead = TestSupport.engine(shortGrace, boundary + 20);
+        final PacketEngine shortBehind = TestSupport.engine(shortGrace, boundary - 10);
+        assertEquals(false, shortBehind.salts().previousValid());
+        for (int port = 40000; port < 40040; port++) {
+            final byte[] out = one(shortBehind, handshakeAck(shortAhead, IpAddress.parse("192.0.2.9"), port, true),
+                Verdict.TX_BACKEND);
+            assertEquals(0x9000 | (int) (shortAhead.salts().epoch() & 0xff) << 4 | 7, flags(out), "port " + port);
+        }
+
         // The same pair without a skew bound: B refuses A's cookies (the bug).
         final ProxyConfig exact = TestSupport.config(dir, TestSupport.BASE_CONFIG.replace("grace_seconds = 60",
             "grace_seconds = 60\nmax_clock_skew_ms = 0"));

@@ -73,6 +73,11 @@ public class EngineBenchmark {
         final Path dir = Files.createTempDirectory("synproxy-bench");
         Files.writeString(dir.resolve("secret.key"), "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
         Files.writeString(dir.resolve("backend.key"), "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100");
+        for (final String key : new String[] {"secret.key", "backend.key"}) {
+            // As `synproxy keygen` leaves them: key files others can read are refused.
+            Files.setPosixFilePermissions(dir.resolve(key), java.nio.file.attribute.PosixFilePermissions
+                .fromString("rw-------"));
+        }
         Files.writeString(dir.resolve("synproxy.toml"), """
             [cookie]
             secret_file = "secret.key"
@@ -119,10 +124,13 @@ public class EngineBenchmark {
                 0, TcpHeader.SYN, FrameBuilder.linuxSynOptions(v6 ? 1440 : 1460, 1000 + i, 7), 0);
             final byte[] frame;
             if (scenario.startsWith("ack") || scenario.startsWith("data")) {
-                final int cookie = issue(syn);
+                final long synAck = issue(syn);
+                final int cookie = (int) (synAck >>> 32);
                 final int ack = cookie + 1 + (scenario.startsWith("ack-invalid") ? 12345 : 0);
+                // The client echoes our TSval, as a real one does: the proxy checks the echo of a handshake ACK.
                 frame = FrameBuilder.tcp(client, vip, port, 80, isn + 1, scenario.startsWith("data") ? ack + 1000 : ack,
-                    TcpHeader.ACK, FrameBuilder.timestampOptions(2000 + i, 77), scenario.startsWith("data") ? 100 : 0);
+                    TcpHeader.ACK, FrameBuilder.timestampOptions(2000 + i, (int) synAck),
+                    scenario.startsWith("data") ? 100 : 0);
             } else {
                 frame = syn;
             }
@@ -145,8 +153,8 @@ public class EngineBenchmark {
         }
     }
 
-    /** The SYN-ACK's sequence number for a SYN, from the engine itself. */
-    private int issue(final byte[] syn) {
+    /** The SYN-ACK's sequence number (high half) and TSval (low half) for a SYN, from the engine itself. */
+    private long issue(final byte[] syn) {
         try (Arena a = Arena.ofConfined()) {
             final MemorySegment buffer = a.allocate(SLOT);
             final MemorySegment d = a.allocate(FrameDescriptors.SIZE);
@@ -156,7 +164,10 @@ public class EngineBenchmark {
             final byte[] out = buffer.asSlice(FrameDescriptors.address(d, 0), FrameDescriptors.length(d, 0))
                 .toArray(ValueLayout.JAVA_BYTE);
             final int tcp = 14 + ((out[12] & 0xff) == 0x86 ? 40 : 20);
-            return ByteBuffer.wrap(out).getInt(tcp + TcpHeader.SEQUENCE_OFFSET);
+            final ByteBuffer b = ByteBuffer.wrap(out);
+            return ((long) b.getInt(tcp + TcpHeader.SEQUENCE_OFFSET) << 32)
+                | (b.getInt(tcp + TcpHeader.OPTIONS_OFFSET + io.synproxy.packet.TcpOptions.SYN_ACK_TSVAL_OFFSET)
+                & 0xffffffffL);
         }
     }
 
