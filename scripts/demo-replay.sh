@@ -8,7 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # What the fixtures and the reference config promise (src/test/resources/fixtures/README.md, config/synproxy.toml).
 fixture="$here/src/test/resources/fixtures/all_inputs.pcap"
-expected_synacks=14          # the scapy SYNs to answer in all_inputs.pcap
+expected_synacks=15          # the scapy SYNs to answer in all_inputs.pcap (one carries data)
 client_isn_plus_1=0x11223345 # every scapy SYN has ISN 0x11223344
 client_mac=02:00:00:00:00:01
 proxy_mac=02:00:00:00:00:02
@@ -110,7 +110,7 @@ for f in "${synack_flags[@]}"; do
   case $f in 0x0012) n_plain=$((n_plain + 1)) ;; 0x0052) n_ece=$((n_ece + 1)) ;; esac
 done
 
-# Decode encap.pcap by hand (tshark 4.0 has no dissector for the 12-byte header): one line per frame with the outer
+# Decode encap.pcap by hand (tshark 4.0 has no dissector for our 16-byte header): one line per frame with the outer
 # addresses and checksum status, the header's first bytes and flags, and the inner TCP ack.
 mapfile -t encap_raw < <(ts "$work/encap.pcap" -T fields -E separator=' ' -e frame.number -e ip.src -e ip.dst \
   -e ip.checksum.status -e udp.dstport -e udp.payload)
@@ -124,7 +124,7 @@ for line in "${encap_raw[@]}"; do
   read -r number outer_src outer_dst outer_status dport payload <<<"$line"
   [ "$outer_status" = 1 ] && [ "$dport" = "$encap_port" ] || n_outer_bad=$((n_outer_bad + 1))
   byte0=${payload:0:2} proto=$((16#${payload:2:2})) flags=$((16#${payload:4:4}))
-  inner=${payload:24}
+  inner=${payload:32}
   # The inner packet starts right after the header: IPv4 (IHL words) or IPv6 (40 bytes, next header TCP).
   if [ "$proto" = 4 ] && [ "${inner:0:1}" = 4 ] && [ "${inner:18:2}" = 06 ]; then
     tcp_at=$(( 16#${inner:1:1} * 8 ))
@@ -133,7 +133,8 @@ for line in "${encap_raw[@]}"; do
   else
     encap_bad_header+=("frame $number: byte0 $byte0 proto $proto inner ${inner:0:2}"); continue
   fi
-  [ "$byte0" = 02 ] || encap_bad_header+=("frame $number: byte0 $byte0")
+  [ "$byte0" = 03 ] || encap_bad_header+=("frame $number: byte0 $byte0")
+  [ $(( (flags >> 12) & 7 )) = 1 ] || encap_bad_header+=("frame $number: version $(( (flags >> 12) & 7 ))")
   ack=$((16#${inner:tcp_at+16:8}))
   marked=$(( (flags & 0x8000) != 0 ))
   [ "$marked" = 1 ] && marked_flags+=("$(printf '0x%04x' "$flags")")
@@ -157,8 +158,8 @@ done
 section "encapsulated to the backends (UDP $encap_port; first 6 and the last)"
 ts "$work/encap.pcap" -c 2
 printf '%s\n' "${decoded[@]:0:6}" "  ..." "${decoded[@]: -1}"
-# Which flags the marked ACKs carried: 0x8000 plus the window scale in the low 4 bits.
-printf 'marked flags (0x8000 | window scale): %s\n' "$(printf '%s\n' "${marked_flags[@]}" | sort | uniq -c | awk '{ printf "%s x%s  ", $2, $1 }')"
+# Which flags the marked ACKs carried: 0x8000, version 1 (0x1000), the cookie's epoch (bits 11-4), the window scale.
+printf 'marked flags (0x8000 | version | epoch | window scale): %s\n' "$(printf '%s\n' "${marked_flags[@]}" | sort | uniq -c | awk '{ printf "%s x%s  ", $2, $1 }')"
 
 # ---------------------------------------------------------------- checks
 section "checks"
@@ -174,7 +175,7 @@ check "synacks.pcap: flags SYN|ACK ($n_plain) or SYN|ACK|ECE for the one ECN SYN
 check "synacks.pcap: ack = client ISN + 1 ($client_isn_plus_1)" all_equal $((client_isn_plus_1)) "${synack_acks[@]}"
 check "synacks.pcap: sent from the proxy's MAC to the client's" all_equal "$proxy_mac>$client_mac" "${synack_macs[@]}"
 check "encap.pcap: outer IPv4 checksum good and UDP port $encap_port ($n_outer_bad bad)" holds "n_outer_bad == 0"
-check "encap.pcap: header byte0 0x02, proto 4/41 matching the inner packet (${#encap_bad_header[@]} bad)" \
+check "encap.pcap: header byte0 0x03, version 1, proto 4/41 matching the inner packet (${#encap_bad_header[@]} bad)" \
   holds "${#encap_bad_header[@]} == 0"
 check "encap.pcap: frames marked 0x8000 (${#marked_flags[@]}) = SYN-ACKs ($n_synacks)" \
   holds "${#marked_flags[@]} == n_synacks"
