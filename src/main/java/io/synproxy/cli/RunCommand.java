@@ -4,6 +4,7 @@ import io.synproxy.config.ConfigException;
 import io.synproxy.config.ProxyConfig;
 import io.synproxy.dataplane.DataPlane;
 import io.synproxy.dataplane.DpdkException;
+import io.synproxy.dataplane.SaltWatchdog;
 import io.synproxy.engine.EngineCounters;
 import io.synproxy.engine.ProxyKeys;
 import java.io.IOException;
@@ -59,10 +60,13 @@ final class RunCommand implements Callable<Integer> {
             if (warmup > 0 && !stop.await(warmup, TimeUnit.SECONDS)) {
                 report.startWindow();
             }
-            if (duration > 0) {
-                stop.await(Math.max(0, duration - warmup), TimeUnit.SECONDS);
-            } else {
-                stop.await();
+            // The main thread watches the workers' salts while it waits: a stalled control thread is reported here.
+            final SaltWatchdog watchdog = plane.saltWatchdog(System.err);
+            final long until = duration > 0 ? System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(0,
+                duration - warmup)) : Long.MAX_VALUE;
+            while (!stop.await(Math.min(1_000_000_000L, Math.max(0, until - System.nanoTime())),
+                TimeUnit.NANOSECONDS) && System.nanoTime() < until) {
+                watchdog.check();
             }
             report.endWindow();
             System.out.println("stopping");

@@ -117,7 +117,7 @@ public final class SaltSchedule {
         final byte[] next = salt(epoch + 1);
         return new SaltSnapshot(epoch, SipHash.keyWord(current, 0), SipHash.keyWord(current, 1),
             SipHash.keyWord(previous, 0), SipHash.keyWord(previous, 1), previousValid,
-            SipHash.keyWord(next, 0), SipHash.keyWord(next, 1), nextValid);
+            SipHash.keyWord(next, 0), SipHash.keyWord(next, 1), nextValid, epochStartMillis(epoch + 1));
     }
 
     /** The 16-byte salt of {@code epoch}. */

@@ -22,11 +22,17 @@ public final class SaltSnapshot {
     private final long nextK1;
     private final boolean previousValid;
     private final boolean nextValid;
+    private final long epochEndMillis;
 
+    /**
+     * @param epochEndMillis when the current epoch ends (Unix ms): past it, a worker still holding this snapshot
+     *                       issues cookies under an old salt (the control thread has not published since)
+     */
     public SaltSnapshot(final long epoch, final long currentK0, final long currentK1, final long previousK0,
                         final long previousK1, final boolean previousValid, final long nextK0, final long nextK1,
-                        final boolean nextValid) {
+                        final boolean nextValid, final long epochEndMillis) {
         this.epoch = epoch;
+        this.epochEndMillis = epochEndMillis;
         this.currentK0 = currentK0;
         this.currentK1 = currentK1;
         this.previousK0 = previousK0;
@@ -39,6 +45,11 @@ public final class SaltSnapshot {
 
     public long epoch() {
         return epoch;
+    }
+
+    /** When the current epoch ends (Unix ms). */
+    public long epochEndMillis() {
+        return epochEndMillis;
     }
 
     /** 0 or 1: the parity bit the current epoch writes into cookies. */

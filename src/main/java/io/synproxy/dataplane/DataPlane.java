@@ -44,6 +44,7 @@ public final class DataPlane implements AutoCloseable {
     private final List<PacketEngine> engines = new ArrayList<>();
     private StatsFile stats;
     private ControlAgent control;
+    private LongSupplier clockMillis = System::currentTimeMillis;
     private boolean closed;
 
     private DataPlane() {
@@ -72,6 +73,7 @@ public final class DataPlane implements AutoCloseable {
 
     private void open(final ProxyConfig config, final ProxyKeys keys, final Dataplane dp,
                       final LongSupplier clockMillis) {
+        this.clockMillis = clockMillis;
         Dpdk.initEal(dp.ealArgs());
         final Map<Integer, MemorySegment> poolBySocket = new HashMap<>();
         for (final Dataplane.Port port : dp.ports()) {
@@ -218,6 +220,15 @@ public final class DataPlane implements AutoCloseable {
 
     public ControlAgent control() {
         return control;
+    }
+
+    /** A watchdog over the workers' salts, for a thread that is not a worker's (the main thread). */
+    public SaltWatchdog saltWatchdog(final java.io.PrintStream out) {
+        final List<String> names = new ArrayList<>();
+        for (final PortWorker worker : workers) {
+            names.add(worker.roleName());
+        }
+        return new SaltWatchdog(names, engines, clockMillis, out);
     }
 
     /** The sum of every worker's counter (approximate while running: read from other threads). */

@@ -25,9 +25,15 @@ public final class EngineCounters {
     public static final int SYN_DATA_IGNORED = 8;
     /** Path-MTU errors (fragmentation needed, packet too big) for a VIP flow, forwarded to its backend. */
     public static final int ICMP_FORWARDED = 9;
-    private static final int DROP_BASE = 10;
+    /**
+     * SYN-ACKs whose cookie was issued under a salt whose epoch had ended more than
+     * {@link PacketEngine#STALE_SALT_AFTER_MILLIS} before: the control thread has not published the new one (stalled).
+     */
+    public static final int SYN_ACKS_STALE_SALT = 10;
+    private static final int DROP_BASE = 11;
     private static final String[] NAMES = {"rx-frames", "syn-ack-sent", "ack-valid", "ack-not-validated",
-        "other-forwarded", "encapsulated", "dropped", "neighbour-replies", "syn-data-ignored", "icmp-forwarded"};
+        "other-forwarded", "encapsulated", "dropped", "neighbour-replies", "syn-data-ignored", "icmp-forwarded",
+        "syn-ack-stale-salt"};
 
     /** Number of counters: the fixed ones, then one per {@link DropReason}. */
     public static final int COUNT = DROP_BASE + DropReason.values().length;

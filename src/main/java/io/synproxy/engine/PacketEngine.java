@@ -47,6 +47,11 @@ public final class PacketEngine {
         + EncapHeader.LENGTH;
     /** Bounds the IPv6 extension-header walk: a longer chain is an attack or a misconfiguration, not traffic. */
     private static final int MAX_IPV6_EXTENSIONS = 4;
+    /**
+     * How late a salt may be before the SYN-ACKs issued under it are counted as issued under a stale salt: the control
+     * thread publishes each epoch's salt before it starts, so a second past the boundary means it has stopped.
+     */
+    public static final long STALE_SALT_AFTER_MILLIS = 1000;
     private static final int DEFAULT_MSS_V4 = 536;
     private static final int DEFAULT_MSS_V6 = 1220;
 
@@ -148,7 +153,8 @@ public final class PacketEngine {
      * Processes {@code count} frames described in {@code descriptors}; frame addresses are offsets into {@code memory}
      * (on the data plane, the whole address space; in tests, a buffer of exactly the frame's size).
      *
-     * @param nowMillis wall-clock time, used only for our SYN-ACK's TSval
+     * @param nowMillis wall-clock time (read once a millisecond is enough), used only to notice a salt the control
+     *                  thread should have replaced ({@link EngineCounters#SYN_ACKS_STALE_SALT})
      * @return the verdicts given, one bit each ({@code 1 << verdict}): a burst that all goes one way can be handed on
      *         whole
      */
@@ -163,8 +169,9 @@ public final class PacketEngine {
                     drop(descriptors, i, reason);
                 }
             }
-            finishSynAcks(memory, synAcksV4);
-            finishSynAcks(memory, synAcksV6);
+            final boolean staleSalt = nowMillis >= salts.epochEndMillis() + STALE_SALT_AFTER_MILLIS;
+            finishSynAcks(memory, synAcksV4, staleSalt);
+            finishSynAcks(memory, synAcksV6, staleSalt);
             finishAcks(memory, descriptors);
             authenticatorsV4.finish(memory);
             authenticatorsV6.finish(memory);
@@ -177,10 +184,15 @@ public final class PacketEngine {
      * Completes the SYN-ACKs of one address family in the burst: their cookies hashed together in SIMD lanes, then
      * in each the sequence number, TSval and checksum written. Everything else was written in the first pass.
      */
-    private void finishSynAcks(final MemorySegment mem, final SynLanes lanes) {
+    private void finishSynAcks(final MemorySegment mem, final SynLanes lanes, final boolean staleSalt) {
         final int count = lanes.count;
         if (count == 0) {
             return;
+        }
+        if (staleSalt) {
+            // Still answered: this node validates its own cookies with the same salt, and a node without SYN-ACKs
+            // would be down. Counted, so the watchdog (SaltWatchdog) and the operator see it.
+            counters.add(EngineCounters.SYN_ACKS_STALE_SALT, count);
         }
         final SaltSnapshot keys = salts;
         lanes.hashAll(keys.currentK0(), keys.currentK1());
