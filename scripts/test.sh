@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs what it needs, builds, runs every unit, golden, fuzz and DPDK test (Maven), the backend
+# The test command: installs what it needs, builds, runs every unit, golden, fuzz and DPDK test (Maven), the engine's
+# deep fuzz (scripts/fuzz.sh, 2M frames), the backend
 # program's own tests (scripts/bpf-test.sh: golden frames through BPF_PROG_TEST_RUN, a mutation fuzz, real tc
 # ingress), then the end-to-end test in network namespaces (scripts/e2e/run.sh).
 set -euo pipefail
@@ -8,5 +9,6 @@ bash "$here/scripts/setup.sh"
 . "$here/scripts/java-home.sh"
 cd "$here"
 mvn -B verify "$@"
+SYNPROXY_NO_BUILD=1 bash scripts/fuzz.sh --frames 2000000
 bash scripts/bpf-test.sh
 SYNPROXY_NO_BUILD=1 bash scripts/e2e/run.sh

@@ -54,6 +54,13 @@ public final class EngineCounters {
         values[PAD + DROP_BASE + reason]++;
     }
 
+    /** A copy, for comparing before and after (not for the fast path: it allocates). */
+    public EngineCounters copy() {
+        final EngineCounters copy = new EngineCounters();
+        System.arraycopy(values, 0, copy.values, 0, values.length);
+        return copy;
+    }
+
     public long get(final int counter) {
         return values[PAD + counter];
     }
