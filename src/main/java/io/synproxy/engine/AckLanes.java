@@ -91,7 +91,10 @@ final class AckLanes {
         messages.last[p] = SynCookie.finalBlockV4(cookie[p] & SynCookie.OPTION_MASK);
     }
 
-    /** The message of lane {@code p}, IPv6; {@code a0..a3} are its addresses as {@link SynCookie#validateV6} takes them. */
+    /**
+     * The message of lane {@code p}, IPv6; {@code a0..a3} are its addresses as {@link SynCookie#validateV6} takes
+     * them.
+     */
     void messageV6(final int p, final long a0, final long a1, final long a2, final long a3, final int ports,
                    final int clientIsn) {
         messages.m0[p] = a0;

@@ -77,7 +77,8 @@ public final class FrameFuzzer {
         switch (random.nextInt(10)) {
             case 0:
                 // Cut at a field boundary (or just inside one): every "is it long enough" check gets its edge.
-                return Arrays.copyOf(frame, Math.max(0, Math.min(frame.length, field.offset() + random.nextInt(3) - 1)));
+                return Arrays.copyOf(frame,
+                    Math.max(0, Math.min(frame.length, field.offset() + random.nextInt(3) - 1)));
             case 1:
                 return Arrays.copyOf(frame, Math.max(0, frame.length - 1 - random.nextInt(Math.max(1, frame.length))));
             case 2: {
@@ -168,7 +169,8 @@ public final class FrameFuzzer {
     private static void ipv4(final List<Field> f, final int at, final String p) {
         f.addAll(List.of(new Field(p + "version-ihl", at, 1), new Field(p + "tos", at + 1, 1),
             new Field(p + "total-length", at + 2, 2), new Field(p + "id", at + 4, 2), new Field(p + "frag", at + 6, 2),
-            new Field(p + "ttl", at + 8, 1), new Field(p + "protocol", at + 9, 1), new Field(p + "checksum", at + 10, 2),
+            new Field(p + "ttl", at + 8, 1), new Field(p + "protocol", at + 9, 1),
+            new Field(p + "checksum", at + 10, 2),
             new Field(p + "source", at + 12, 4), new Field(p + "destination", at + 16, 4)));
     }
 
