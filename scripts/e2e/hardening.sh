@@ -110,8 +110,7 @@ not_ours_before=$(backend_counter not-ours)
 bypass_syn
 sleep 0.3
 not_ours=$(( $(backend_counter not-ours) - ${not_ours_before:-0} ))
-bash "$here/scripts/backend.sh" attach b0 --netns "$BACKEND_NS" --key "$work/backend.key" --address "$BACKEND4" \
-  --address "$BACKEND6" --proxy 203.0.113.1 --proxy 2001:db8:200::1 --strict --vip "$VIP4" --vip "$VIP6" >/dev/null
+attach_backend --strict --vip "$VIP4" --vip "$VIP6"
 bypass_syn
 sleep 0.3
 not_encapsulated=$(backend_counter not-encapsulated)

@@ -25,60 +25,10 @@ cleanup() {
 trap cleanup EXIT
 if [ -n "${E2E_KEEP:-}" ]; then trap - EXIT; fi
 
-holds() { (( $1 )); }
-check() {  # check NAME COMMAND...
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "  ok    $name"; else failed=$((failed + 1)); echo "  FAIL  $name"; fi
-}
-
 eval "$(bash "$here/scripts/e2e/topology.sh" up)"
-synproxy() { SYNPROXY_NO_BUILD=${SYNPROXY_NO_BUILD:-} "$here/scripts/synproxy" "$@"; }
-synproxy keygen --out "$work/secret.key" >/dev/null
-synproxy keygen --out "$work/backend.key" >/dev/null
-cat > "$work/synproxy.toml" <<TOML
-[cookie]
-secret_file = "secret.key"
-
-[[vip]]
-address = "$VIP4"
-ports = [80, 9000]
-
-[[vip]]
-address = "$VIP6"
-ports = [80, 9000]
-
-[encap]
-source_v4 = "203.0.113.1"
-source_v6 = "2001:db8:200::1"
-auth_key_file = "backend.key"
-next_hop_mac = "$BACKEND_MAC"
-
-[[backend]]
-address = "$BACKEND4"
-
-[[backend]]
-address = "$BACKEND6"
-
-[dataplane]
-eal_args = ["-l", "0", "--no-huge", "-m", "512", "--no-pci", "--no-telemetry", "--file-prefix", "spx-$SPX_ID"]
-stats_file = "$work/stats"
-
-[[port]]
-name = "clients"
-device = "net_af_packet0,iface=$PROXY_CLIENT_IF"
-
-[[port]]
-name = "backends"
-device = "net_af_packet1,iface=$PROXY_BACKEND_IF"
-
-[[worker]]
-port = "clients"
-core = 0
-backend_port = "backends"
-TOML
-
-bash "$here/scripts/backend.sh" attach b0 --netns "$BACKEND_NS" --key "$work/backend.key" --address "$BACKEND4" \
-  --address "$BACKEND6" --proxy 203.0.113.1 --proxy 2001:db8:200::1 >/dev/null
+. "$here/scripts/e2e/common.sh"
+write_proxy_config
+attach_backend
 # An echo server beside the web server: data both ways, and the options the backend negotiated, per connection.
 touch "$work/echo.log"
 ip netns exec "$BACKEND_NS" /usr/bin/python3 "$here/scripts/e2e/echo_server.py" :: 9000 "$work/echo.log" \
