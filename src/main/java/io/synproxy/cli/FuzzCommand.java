@@ -122,6 +122,7 @@ final class FuzzCommand implements Callable<Integer> {
         for (final DropReason reason : DropReason.values()) {
             reasons += c.dropped(reason) - before.dropped(reason);
             if (reason != DropReason.NONE && reason != DropReason.NO_BACKEND
+                && reason != DropReason.NEXT_HOP_UNRESOLVED
                 && c.dropped(reason) == before.dropped(reason)) {
                 unreached.add(reason.counterName());
             }

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "synproxy", mixinStandardHelpOptions = true, version = "synproxy 0.1.0",
     description = "Stateless TCP SYN proxy: SYN cookies at the edge, sockets created on the backends.",
     subcommands = {RunCommand.class, StatCommand.class, CheckCommand.class, ReplayCommand.class, KeygenCommand.class,
-        GenCommand.class, BackendKeyCommand.class, FuzzCommand.class,
+        GenCommand.class, BackendKeyCommand.class, FuzzCommand.class, DrainCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(final String[] args) {

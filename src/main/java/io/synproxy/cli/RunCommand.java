@@ -50,8 +50,15 @@ final class RunCommand implements Callable<Integer> {
         }
         System.out.print(loaded.describe());
         final CountDownLatch stop = new CountDownLatch(1);
+        final CountDownLatch drain = new CountDownLatch(1);
         Signal.handle(new Signal("INT"), s -> stop.countDown());
-        Signal.handle(new Signal("TERM"), s -> stop.countDown());
+        // SIGTERM (systemd's stop, `synproxy drain`) drains first; a second one, or SIGINT, stops at once.
+        Signal.handle(new Signal("TERM"), s -> {
+            if (drain.getCount() == 0) {
+                stop.countDown();
+            }
+            drain.countDown();
+        });
         try (DataPlane plane = DataPlane.start(loaded, keys)) {
             Signal.handle(new Signal("HUP"), s -> plane.control().requestReload());
             System.out.println("running: " + plane.workers().size() + " worker(s); counters in "
@@ -64,9 +71,21 @@ final class RunCommand implements Callable<Integer> {
             final SaltWatchdog watchdog = plane.saltWatchdog(System.err);
             final long until = duration > 0 ? System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(0,
                 duration - warmup)) : Long.MAX_VALUE;
-            while (!stop.await(Math.min(1_000_000_000L, Math.max(0, until - System.nanoTime())),
-                TimeUnit.NANOSECONDS) && System.nanoTime() < until) {
+            long stopAt = until;
+            boolean draining = false;
+            while (!stop.await(Math.min(200_000_000L, Math.max(0, stopAt - System.nanoTime())),
+                TimeUnit.NANOSECONDS) && System.nanoTime() < stopAt) {
                 watchdog.check();
+                if (!draining && drain.getCount() == 0) {
+                    draining = true;
+                    if (plane.drain()) {
+                        final int seconds = loaded.dataplane().drainSeconds();
+                        System.out.println("draining: VIP routes withdrawn; serving " + seconds + " s more");
+                        stopAt = Math.min(stopAt, System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds));
+                    } else {
+                        stopAt = System.nanoTime();
+                    }
+                }
             }
             report.endWindow();
             System.out.println("stopping");

@@ -18,12 +18,24 @@ import java.util.Set;
  * @param mbufs       mbufs per mempool
  * @param descriptors RX and TX descriptors per queue
  * @param statsFile   the counters file that `stat` reads
+ * @param idle        what a worker does when a poll finds nothing: {@link #BUSY_SPIN} or {@link #BACKOFF}
+ * @param drainSeconds after SIGTERM (or `drain`): how long the proxy keeps serving once its VIPs are withdrawn
+ * @param host        the exception path and the announcement ([host], [announce])
  */
 public record Dataplane(List<String> ealArgs, int controlCore, int mbufs, int descriptors, Path statsFile,
-                        List<Port> ports, List<Worker> workers) {
+                        List<Port> ports, List<Worker> workers, String idle, int drainSeconds, Host host) {
+    public static final String BUSY_SPIN = "busy-spin";
+    public static final String BACKOFF = "backoff";
 
-    /** A port: a label, and the DPDK device (a PCI address EAL probed, or virtual device arguments to hot-plug). */
-    public record Port(String name, String device, int rxQueues) {
+    /**
+     * A port: a label, the DPDK device (a PCI address EAL probed, or virtual device arguments to hot-plug), and
+     * optionally the kernel interface (net_tap) that carries the host's own traffic, with the host's addresses.
+     */
+    public record Port(String name, String device, int rxQueues, String hostInterface, List<IpPrefix> hostAddresses) {
+        public boolean hasHost() {
+            return hostInterface != null;
+        }
+
         public boolean isPci() {
             return device.matches("[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]");
         }
@@ -44,7 +56,7 @@ public record Dataplane(List<String> ealArgs, int controlCore, int mbufs, int de
 
     static Dataplane parse(final TomlTable root, final BitSet onlineCores) throws ConfigException {
         final TomlTable d = root.table("dataplane", true);
-        d.allowOnly("eal_args", "control_core", "mbufs", "descriptors", "stats_file");
+        d.allowOnly("eal_args", "control_core", "mbufs", "descriptors", "stats_file", "idle", "drain_seconds");
         final List<String> eal = d.strings("eal_args", List.of(), "an array of EAL arguments, e.g. [\"-l\", \"0\", "
             + "\"--in-memory\"]");
         final String coresText = "a core that is online on this machine (" + describe(onlineCores) + ")";
@@ -52,11 +64,20 @@ public record Dataplane(List<String> ealArgs, int controlCore, int mbufs, int de
         final int mbufs = (int) d.integer("mbufs", 8191L, 1023, 16_777_215);
         final int descriptors = (int) d.integer("descriptors", 1024L, 64, 16384);
         final Path stats = d.has("stats_file") ? d.path("stats_file", "a path") : Path.of("/dev/shm/synproxy-stats");
+        final String idle = d.string("idle", BUSY_SPIN, "\"" + BUSY_SPIN + "\" (lowest latency, a core per worker at "
+            + "100%) or \"" + BACKOFF + "\" (spins, then yields, then sleeps up to 1 ms: for machines shared with "
+            + "other work)");
+        if (!idle.equals(BUSY_SPIN) && !idle.equals(BACKOFF)) {
+            throw d.error("idle", "'" + idle + "' is not allowed; allowed: \"" + BUSY_SPIN + "\" or \"" + BACKOFF
+                + "\"");
+        }
+        final int drain = (int) d.integer("drain_seconds", 5L, 0, 3600);
 
         final List<Port> ports = new ArrayList<>();
         final Set<String> names = new HashSet<>();
+        final Set<String> interfaceNames = new HashSet<>();
         for (final TomlTable p : root.tables("port")) {
-            p.allowOnly("name", "device", "rx_queues");
+            p.allowOnly("name", "device", "rx_queues", "host_interface", "host_addresses");
             final String name = p.string("name", null, "a label for the port, e.g. \"edge\"");
             if (!names.add(name)) {
                 throw p.error("name", "'" + name + "' is used twice; allowed: a name no other [[port]] has");
@@ -67,7 +88,30 @@ public record Dataplane(List<String> ealArgs, int controlCore, int mbufs, int de
                 throw p.error("device", "'" + device + "' is not allowed; allowed: a PCI address or virtual device "
                     + "arguments without spaces");
             }
-            ports.add(new Port(name, device, (int) p.integer("rx_queues", 1L, 1, 128)));
+            final int rxQueues = (int) p.integer("rx_queues", 1L, 1, 128);
+            String hostInterface = null;
+            final List<IpPrefix> hostAddresses = new ArrayList<>();
+            if (p.has("host_interface")) {
+                hostInterface = p.string("host_interface", null, "a Linux interface name (1 to 15 letters, digits, "
+                    + "'-', '_' or '.')");
+                if (!hostInterface.matches("[A-Za-z0-9_.-]{1,15}") || !interfaceNames.add(hostInterface)) {
+                    throw p.error("host_interface", "'" + hostInterface + "' is not allowed; allowed: a Linux "
+                        + "interface name of 1 to 15 letters, digits, '-', '_' or '.', used by one port only");
+                }
+                for (final String text : p.strings("host_addresses", List.of(), "addresses with prefix lengths, e.g. "
+                    + "[\"10.1.0.2/24\", \"fd01::2/64\"]")) {
+                    final IpPrefix prefix = IpPrefix.parse(text);
+                    if (prefix == null || prefix.address().isUnspecified() || prefix.address().isMulticast()) {
+                        throw p.error("host_addresses", "'" + text + "' is not allowed; allowed: a unicast address "
+                            + "with its prefix length, e.g. \"10.1.0.2/24\" or \"fd01::2/64\"");
+                    }
+                    hostAddresses.add(prefix);
+                }
+            } else if (p.has("host_addresses")) {
+                throw p.error("host_addresses", "is set without " + p.key("host_interface") + "; allowed: only "
+                    + "on a port with a host interface");
+            }
+            ports.add(new Port(name, device, rxQueues, hostInterface, List.copyOf(hostAddresses)));
         }
         if (ports.isEmpty()) {
             throw root.error("port", "missing; at least one [[port]] with name and device is required to run");
@@ -98,8 +142,9 @@ public record Dataplane(List<String> ealArgs, int controlCore, int mbufs, int de
         if (workers.isEmpty()) {
             throw root.error("worker", "missing; at least one [[worker]] with port, queue and core is required to run");
         }
+        final Host host = Host.parse(root, ports);
         return new Dataplane(List.copyOf(eal), control, mbufs, descriptors, stats, List.copyOf(ports),
-            List.copyOf(workers));
+            List.copyOf(workers), idle, drain, host);
     }
 
     private static String portName(final TomlTable table, final String key, final Set<String> names)

@@ -42,11 +42,19 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
 
     /** [encap]: how validated traffic reaches the backends. */
     public record Encap(IpAddress sourceV4, IpAddress sourceV6, int port, Path authKeyFile, int backendMtu,
-                        long nextHopMac) {
+                        long nextHopMac, IpAddress nextHop) {
     }
 
-    /** One [[backend]]; {@code mac} is the next hop toward it (its own, or the router's). */
-    public record Backend(IpAddress address, long mac) {
+    /**
+     * One [[backend]] and how to reach it: a static next-hop MAC ({@code mac}, its own or the router's), else a next
+     * hop by address ({@code nextHop}) whose MAC the host interface's neighbour table resolves, else (both absent:
+     * {@link #NO_MAC}, null) the host's own route to the backend decides the next hop.
+     */
+    public record Backend(IpAddress address, long mac, IpAddress nextHop) {
+        /** Whether the next hop's MAC is looked up while running (not given in the file). */
+        public boolean resolved() {
+            return mac == NO_MAC;
+        }
     }
 
     public static final int[] DEFAULT_MSS_V4 = {536, 1300, 1440, 1460};
@@ -82,7 +90,8 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
     }
 
     private static ProxyConfig parse(final TomlTable root) throws ConfigException {
-        root.allowOnly("cookie", "tcp", "vip", "encap", "backend", "maglev", "dataplane", "port", "worker");
+        root.allowOnly("cookie", "tcp", "vip", "encap", "backend", "maglev", "dataplane", "port", "worker", "host",
+            "announce");
 
         final TomlTable c = root.table("cookie", true);
         c.allowOnly("secret_file", "salt_period_seconds", "grace_seconds", "max_clock_skew_ms", "mss_v4", "mss_v6");
@@ -133,7 +142,7 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
         }
 
         final TomlTable e = root.table("encap", true);
-        e.allowOnly("source_v4", "source_v6", "port", "auth_key_file", "backend_mtu", "next_hop_mac");
+        e.allowOnly("source_v4", "source_v6", "port", "auth_key_file", "backend_mtu", "next_hop_mac", "next_hop");
         final IpAddress sourceV4 = e.has("source_v4") ? address(e, "source_v4", Family.V4) : null;
         final IpAddress sourceV6 = e.has("source_v6") ? address(e, "source_v6", Family.V6) : null;
         final int port = (int) e.integer("port", (long) EncapHeader.DEFAULT_PORT, 1, 65535);
@@ -141,12 +150,17 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
             + "the backends)");
         final int mtu = (int) e.integer("backend_mtu", 1500L, 1280, 9216);
         final long nextHopMac = e.has("next_hop_mac") ? mac(e, "next_hop_mac") : NO_MAC;
-        final Encap encap = new Encap(sourceV4, sourceV6, port, authKey, mtu, nextHopMac);
+        final IpAddress nextHop = e.has("next_hop") ? unicast(e, "next_hop") : null;
+        if (nextHop != null && nextHopMac != NO_MAC) {
+            throw e.error("next_hop", "is set together with " + e.key("next_hop_mac") + "; allowed: one of them (a "
+                + "next hop by address, resolved while running, or a static MAC)");
+        }
+        final Encap encap = new Encap(sourceV4, sourceV6, port, authKey, mtu, nextHopMac, nextHop);
 
         final List<Backend> backends = new ArrayList<>();
         final Set<IpAddress> seenBackends = new HashSet<>();
         for (final TomlTable b : root.tables("backend")) {
-            b.allowOnly("address", "mac");
+            b.allowOnly("address", "mac", "next_hop");
             final IpAddress address = address(b, "address", Family.ANY);
             if (!seenBackends.add(address)) {
                 throw b.error("address", "'" + address + "' is listed twice; allowed: each backend once");
@@ -156,12 +170,12 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
                     + e.key(address.v6() ? "source_v6" : "source_v4") + " is not set; allowed: a backend of a "
                     + "family that has an encapsulation source address");
             }
-            final long mac = b.has("mac") ? mac(b, "mac") : nextHopMac;
-            if (mac == NO_MAC) {
-                throw b.error("mac", "missing; required unless " + e.key("next_hop_mac") + " is set: a unicast MAC "
-                    + "address such as 02:00:00:00:00:03");
+            if (b.has("mac") && b.has("next_hop")) {
+                throw b.error("next_hop", "is set together with " + b.key("mac") + "; allowed: one of them");
             }
-            backends.add(new Backend(address, mac));
+            final IpAddress hop = b.has("next_hop") ? unicast(b, "next_hop") : b.has("mac") ? null : nextHop;
+            final long mac = b.has("mac") ? mac(b, "mac") : hop != null ? NO_MAC : nextHopMac;
+            backends.add(new Backend(address, mac, hop));
         }
         if (backends.isEmpty()) {
             throw root.error("backend", "missing; at least one [[backend]] is required");
@@ -183,6 +197,17 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
         // The data plane's sections are needed by `run` only: replay and check work without them.
         final Dataplane dataplane = root.has("dataplane") || root.has("port") || root.has("worker")
             ? Dataplane.parse(root, Dataplane.onlineCores()) : null;
+        final boolean hostRoutes = dataplane != null && dataplane.ports().stream().anyMatch(Dataplane.Port::hasHost);
+        final List<TomlTable> backendTables = root.tables("backend");
+        for (int i = 0; i < backends.size(); i++) {
+            final Backend backend = backends.get(i);
+            if (backend.mac() == NO_MAC && backend.nextHop() == null && !hostRoutes) {
+                throw backendTables.get(i).error("mac", "missing; required unless it has a next_hop, "
+                    + e.key("next_hop_mac") + " or " + e.key("next_hop") + " is set, or a [[port]] has a "
+                    + "host_interface (the host's route to the backend then decides): a unicast MAC address such as "
+                    + "02:00:00:00:00:03");
+            }
+        }
         return new ProxyConfig(root.file(), cookie, tcp, List.copyOf(vips), encap, List.copyOf(backends),
             (int) size, dataplane);
     }
@@ -215,6 +240,14 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
         final IpAddress address = IpAddress.parse(text);
         if (address == null || (family == Family.V4 && address.v6()) || (family == Family.V6 && !address.v6())) {
             throw table.error(key, "'" + text + "' is not allowed; allowed: " + allowed);
+        }
+        return address;
+    }
+
+    private static IpAddress unicast(final TomlTable table, final String key) throws ConfigException {
+        final IpAddress address = address(table, key, Family.ANY);
+        if (address.isUnspecified() || address.isMulticast()) {
+            throw table.error(key, "'" + address + "' is not allowed; allowed: a unicast IPv4 or IPv6 address");
         }
         return address;
     }
@@ -283,7 +316,9 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
             .append(encap.backendMtu()).append(", auth key ").append(encap.authKeyFile()).append('\n');
         for (final Backend backend : backends) {
             out.append("backend               ").append(backend.address()).append(" via ")
-                .append(EthernetHeader.format(backend.mac())).append('\n');
+                .append(backend.mac() != NO_MAC ? EthernetHeader.format(backend.mac())
+                    : backend.nextHop() != null ? backend.nextHop() + " (resolved)" : "the host's route (resolved)")
+                .append('\n');
         }
         out.append("maglev.table_size     ").append(maglevTableSize).append('\n');
         if (dataplane != null) {

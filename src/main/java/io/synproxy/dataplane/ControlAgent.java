@@ -33,6 +33,11 @@ public final class ControlAgent implements Agent {
     private final BackendTable[] pendingBackends;
     private volatile boolean reloadRequested;
     private long reloads;
+    /** The table last built from the configuration, before next-hop MACs are resolved into it. */
+    private volatile BackendTable base;
+    /** Next-hop MACs resolved while running, by backend address (null: none are resolved); and news of a change. */
+    private volatile java.util.Map<String, Long> resolvedMacs;
+    private volatile boolean macsChanged;
     /** Per worker: a snapshot its full queue could not take yet (a newer one replaces it). */
     private final SaltSnapshot[] pending;
 
@@ -59,6 +64,26 @@ public final class ControlAgent implements Agent {
         this.pendingBackends = new BackendTable[backendQueues.size()];
     }
 
+    /** The backend table as the configuration builds it (next hops not yet resolved into it). */
+    public ControlAgent initialBackends(final BackendTable table) {
+        this.base = table;
+        return this;
+    }
+
+    /** The current backend table before resolution: which backends there are and how each one's MAC is found. */
+    public BackendTable baseBackends() {
+        return base;
+    }
+
+    /**
+     * New next-hop MACs (by backend address; any thread): every worker gets the current backends with them. A
+     * change of router (its MAC) reaches the workers this way within one control round.
+     */
+    public void resolvedMacs(final java.util.Map<String, Long> macs) {
+        resolvedMacs = java.util.Map.copyOf(macs);
+        macsChanged = true;
+    }
+
     /** Asks for the backends to be rebuilt from the configuration (any thread; e.g. on SIGHUP). */
     public void requestReload() {
         reloadRequested = true;
@@ -76,10 +101,16 @@ public final class ControlAgent implements Agent {
             reloadRequested = false;
             final BackendTable table = backendSource.get();
             if (table != null) {
-                java.util.Arrays.fill(pendingBackends, table);
+                base = table;
+                java.util.Arrays.fill(pendingBackends, resolve(table));
                 reloads++;
                 work++;
             }
+        }
+        if (macsChanged && base != null) {
+            macsChanged = false;
+            java.util.Arrays.fill(pendingBackends, resolve(base));
+            work++;
         }
         for (int i = 0; i < pendingBackends.length; i++) {
             if (pendingBackends[i] != null && backendQueues.get(i).offer(pendingBackends[i])) {
@@ -88,6 +119,11 @@ public final class ControlAgent implements Agent {
             }
         }
         return work;
+    }
+
+    private BackendTable resolve(final BackendTable table) {
+        final java.util.Map<String, Long> macs = resolvedMacs;
+        return macs == null ? table : table.withResolvedMacs(macs);
     }
 
     /** A queue for one worker; the control agent must be built with all of them. */

@@ -21,6 +21,7 @@ import org.agrona.CloseHelper;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.CompositeAgent;
+import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 import org.agrona.concurrent.SleepingMillisIdleStrategy;
@@ -44,6 +45,11 @@ public final class DataPlane implements AutoCloseable {
     private final List<PacketEngine> engines = new ArrayList<>();
     private StatsFile stats;
     private ControlAgent control;
+    /** Host interfaces (net_tap ports) by port name; their exception agents; the node's kernel side. */
+    private final Map<String, Integer> hostPorts = new LinkedHashMap<>();
+    private final List<ExceptionAgent> exceptionAgents = new ArrayList<>();
+    private HostAgent hostAgent;
+    private static final int HOST_RING_CAPACITY = 1024;
     private LongSupplier clockMillis = System::currentTimeMillis;
     private boolean closed;
 
@@ -102,19 +108,29 @@ public final class DataPlane implements AutoCloseable {
             });
             Dpdk.startPort(id, port.rxQueues(), txQueues.getOrDefault(port.name(), 0), dp.descriptors(), pool);
             Shim.portPromiscuous(id, true);
+            if (port.hasHost()) {
+                // The kernel interface carries the port's MAC: the kernel's ARP and ND answers name the port.
+                final int tap = Dpdk.probe("net_tap_sp" + hostPorts.size() + ",iface=" + port.hostInterface()
+                    + ",mac=" + io.synproxy.packet.EthernetHeader.format(Dpdk.mac(id)));
+                Dpdk.startPort(tap, 1, 1, dp.descriptors(), pool);
+                hostPorts.put(port.name(), tap);
+            }
         }
 
         final SaltSchedule schedule = keys.saltSchedule(config);
         final BackendTable backends = BackendTable.of(config, keys);
         final SaltSnapshot initial = schedule.snapshotAt(clockMillis.getAsLong());
-        stats = StatsFile.create(dp.statsFile(), dp.workers().size() * (EngineCounters.COUNT + 1)
-            + portIds.size() * PortStatsAgent.countersPerPort());
+        stats = StatsFile.create(dp.statsFile(), dp.workers().size() * (EngineCounters.COUNT + 2)
+            + portIds.size() * PortStatsAgent.countersPerPort() + hostPorts.size() * ExceptionAgent.COUNTERS.length);
         final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> queues = new ArrayList<>();
         final List<OneToOneConcurrentArrayQueue<BackendTable>> backendQueues = new ArrayList<>();
         for (int i = 0; i < dp.workers().size(); i++) {
             final Dataplane.Worker w = dp.workers().get(i);
             final PacketEngine engine = new PacketEngine(config, keys, initial, backends);
             engine.setMacs(Dpdk.mac(portIds.get(w.port())), Dpdk.mac(portIds.get(w.backendPort())));
+            if (dp.port(w.port()).hasHost()) {
+                engine.setHostPath(hostAddresses(dp), dp.host().controlPeers(), dp.host().passOther());
+            }
             final OneToOneConcurrentArrayQueue<SaltSnapshot> queue = ControlAgent.newQueue();
             queues.add(queue);
             final OneToOneConcurrentArrayQueue<BackendTable> backendQueue = new OneToOneConcurrentArrayQueue<>(4);
@@ -124,15 +140,113 @@ public final class DataPlane implements AutoCloseable {
                 portIds.get(w.backendPort()), backendTx[i], engine, clockMillis, arena).salts(queue).backends(backendQueue).counters(stats).pinTo(w.core()));
         }
         control = new ControlAgent(schedule, clockMillis, queues, backendQueues,
-            () -> reloadBackends(config.file(), config, keys.authKey()));
+            () -> reloadBackends(config.file(), config, keys.authKey())).initialBackends(backends);
+        wireHostPaths(dp);
+        if (!hostPorts.isEmpty()) {
+            hostAgent = new HostAgent(dp, config.vips(), control, this::unhealthy, System.out);
+            hostAgent.setUp();
+        }
         for (final PortWorker worker : workers) {
-            runners.add(startRunner(new AgentRunner(new BusySpinIdleStrategy(), DataPlane::fail, null, worker)));
+            runners.add(startRunner(new AgentRunner(dp.idle().equals(Dataplane.BACKOFF)
+                // Spins, then yields, then sleeps 1 us doubling to 1 ms: a shared machine gets its cores back.
+                ? new BackoffIdleStrategy(100, 100, 1_000, 1_000_000) : new BusySpinIdleStrategy(),
+                DataPlane::fail, null, worker)));
+        }
+        if (!exceptionAgents.isEmpty()) {
+            // The kernel's frames wait at most ~200 us here; a flood to the host keeps this thread busy, not a worker.
+            runners.add(startRunner(new AgentRunner(new BackoffIdleStrategy(10, 10, 1_000, 200_000), DataPlane::fail,
+                null, new CompositeAgent(exceptionAgents))));
+        }
+        if (hostAgent != null) {
+            runners.add(startRunner(new AgentRunner(new SleepingMillisIdleStrategy(50), DataPlane::fail, null,
+                hostAgent)));
         }
         // The control thread also copies the ports' own counters out; both are mostly asleep.
         final Agent controlThread = new CompositeAgent(new PinnedAgent(control, dp.controlCore()),
             new PortStatsAgent(portIds, stats));
         runners.add(startRunner(new AgentRunner(new SleepingMillisIdleStrategy(1), DataPlane::fail, null,
             controlThread)));
+    }
+
+    /** Every host address of every port: the host is one host, whichever port a frame for it arrives on. */
+    private static List<io.synproxy.config.IpAddress> hostAddresses(final Dataplane dp) {
+        final List<io.synproxy.config.IpAddress> out = new ArrayList<>();
+        for (final Dataplane.Port port : dp.ports()) {
+            for (final io.synproxy.config.IpPrefix prefix : port.hostAddresses()) {
+                out.add(prefix.address());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Per port with a host interface: each of its workers gets two rings toward the kernel, one worker of the port
+     * (or, failing that, one whose backend port it is) a ring from it, and an {@link ExceptionAgent} joins them.
+     */
+    private void wireHostPaths(final Dataplane dp) {
+        for (final Map.Entry<String, Integer> host : hostPorts.entrySet()) {
+            final String portName = host.getKey();
+            final List<ExceptionAgent.WorkerRings> rings = new ArrayList<>();
+            PortWorker sender = null;
+            boolean viaBackend = false;
+            for (int i = 0; i < workers.size(); i++) {
+                final Dataplane.Worker w = dp.workers().get(i);
+                if (w.port().equals(portName)) {
+                    final ExceptionAgent.WorkerRings r = new ExceptionAgent.WorkerRings(
+                        new FrameRing(HOST_RING_CAPACITY, arena), new FrameRing(HOST_RING_CAPACITY, arena));
+                    workers.get(i).toHost(r.control(), r.other());
+                    rings.add(r);
+                    if (sender == null || viaBackend) {
+                        sender = workers.get(i);
+                        viaBackend = false;
+                    }
+                } else if (w.backendPort().equals(portName) && sender == null) {
+                    sender = workers.get(i);
+                    viaBackend = true;
+                }
+            }
+            final FrameRing fromKernel = new FrameRing(HOST_RING_CAPACITY, arena);
+            if (sender != null) {
+                sender.fromHost(fromKernel, viaBackend);
+            }
+            exceptionAgents.add(new ExceptionAgent("host-" + portName, host.getValue(), rings, fromKernel,
+                dp.host().ratePps(), dp.host().burst(), arena).counters(stats));
+        }
+    }
+
+    /** Why the node should not be announced (a port down, a worker not polling, a stale salt), or null. */
+    String unhealthy() {
+        for (final Map.Entry<String, Integer> port : portIds.entrySet()) {
+            if (Shim.portLinkUp(port.getValue()) != 1) {
+                return "port " + port.getKey() + " is down";
+            }
+        }
+        final long now = System.nanoTime();
+        for (final PortWorker worker : workers) {
+            if (now - worker.heartbeatNanos() > 1_000_000_000L) {
+                return worker.roleName() + " has not polled for " + (now - worker.heartbeatNanos()) / 1_000_000
+                    + " ms";
+            }
+        }
+        final long millis = clockMillis.getAsLong();
+        for (final PacketEngine engine : engines) {
+            if (millis - engine.salts().epochEndMillis() >= PacketEngine.STALE_SALT_AFTER_MILLIS) {
+                return "the control thread has published no salt for the current epoch";
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Withdraws the VIPs (the BGP daemon stops announcing them) and keeps serving: the first step of a drain.
+     * Returns false when nothing announces them (no host interface or no announce table).
+     */
+    public boolean drain() {
+        if (hostAgent == null || !hostAgent.announces()) {
+            return false;
+        }
+        hostAgent.drain();
+        return true;
     }
 
     /** Pins its thread to a core (if one is given) when it starts, then does what {@code agent} does. */
@@ -248,7 +362,9 @@ public final class DataPlane implements AutoCloseable {
         }
         closed = true;
         CloseHelper.closeAll(runners);
-        for (final int id : portIds.values()) {
+        final List<Integer> allPorts = new ArrayList<>(portIds.values());
+        allPorts.addAll(hostPorts.values());
+        for (final int id : allPorts) {
             try {
                 Dpdk.stopPort(id);
             } catch (final DpdkException e) {

@@ -4,6 +4,7 @@ import io.synproxy.bindings.Shim;
 import io.synproxy.cookie.SaltSnapshot;
 import io.synproxy.engine.EngineCounters;
 import io.synproxy.engine.FrameDescriptors;
+import io.synproxy.engine.HostPath;
 import io.synproxy.engine.PacketEngine;
 import io.synproxy.engine.Verdict;
 import java.lang.foreign.Arena;
@@ -53,6 +54,15 @@ public final class PortWorker implements Agent {
     private final org.HdrHistogram.Histogram burstNanos = new org.HdrHistogram.Histogram(1, 60_000_000_000L, 3);
     private volatile boolean resetRequested;
     private volatile long threadId = -1;
+    /** When the worker last went round its loop (System.nanoTime, published with the counters): health. */
+    private volatile long heartbeatNanos = System.nanoTime();
+    /** The exception path: rings to the kernel (control, other) and from it (frames this worker transmits). */
+    private FrameRing toHostControl;
+    private FrameRing toHostOther;
+    private FrameRing fromHost;
+    private TxBuffer fromHostTx;
+    private long hostQueueFull;
+    private AtomicCounter hostQueueFullCounter;
 
     /**
      * @param queue        the RX queue this worker polls
@@ -88,6 +98,23 @@ public final class PortWorker implements Agent {
         return this;
     }
 
+    /** Frames for the host's kernel leave through these rings ({@link ExceptionAgent} takes them). */
+    PortWorker toHost(final FrameRing control, final FrameRing other) {
+        this.toHostControl = control;
+        this.toHostOther = other;
+        return this;
+    }
+
+    /**
+     * Frames the kernel sends on {@code port}'s host interface arrive in this ring; this worker transmits them on its
+     * receiving port's TX queue, or its backend port's when {@code viaBackendPort}.
+     */
+    PortWorker fromHost(final FrameRing ring, final boolean viaBackendPort) {
+        this.fromHost = ring;
+        this.fromHostTx = viaBackendPort ? toBackend : toClient;
+        return this;
+    }
+
     /** Publishes the engine's counters (and TX drops) into the stats file, as "NAME COUNTER" labels. */
     public PortWorker counters(final StatsFile file) {
         published = new AtomicCounter[EngineCounters.COUNT];
@@ -95,6 +122,7 @@ public final class PortWorker implements Agent {
             published[i] = file.newCounter(name + " " + EngineCounters.name(i));
         }
         txDroppedCounter = file.newCounter(name + " tx-dropped");
+        hostQueueFullCounter = file.newCounter(name + " to-host-queue-full");
         return this;
     }
 
@@ -135,6 +163,10 @@ public final class PortWorker implements Agent {
         }
         final int received = Shim.rxBurst(port, queue, rx, BURST);
         final long now = System.nanoTime();
+        if (fromHost != null && !fromHost.isEmpty()) {
+            // The kernel's frames (BGP, ARP, ...): queued behind this worker's own, never ahead of a full buffer.
+            fromHostTx.addFrom(fromHost, now);
+        }
         if (received == 0) {
             // Nothing more is coming right now: send what waits instead of letting it age.
             toClient.flush(now, true);
@@ -171,6 +203,16 @@ public final class PortWorker implements Agent {
             switch (FrameDescriptors.verdict(rx, i)) {
                 case Verdict.TX_CLIENT -> toClient.add(rx, i, now);
                 case Verdict.TX_BACKEND -> toBackend.add(rx, i, now);
+                case Verdict.TO_HOST -> {
+                    final FrameRing ring = FrameDescriptors.reason(rx, i) == HostPath.CONTROL ? toHostControl
+                        : toHostOther;
+                    if (ring == null || !ring.offer(rx, i)) {
+                        // The exception agent is behind: this frame is lost, counted, and the worker goes on.
+                        hostQueueFull++;
+                        MemorySegment.copy(rx, (long) i * FrameDescriptors.SIZE, dropped,
+                            (long) drops++ * FrameDescriptors.SIZE, FrameDescriptors.SIZE);
+                    }
+                }
                 default -> MemorySegment.copy(rx, (long) i * FrameDescriptors.SIZE, dropped,
                     (long) drops++ * FrameDescriptors.SIZE, FrameDescriptors.SIZE);
             }
@@ -190,6 +232,7 @@ public final class PortWorker implements Agent {
         }
         publish();
         lastPublishNanos = now;
+        heartbeatNanos = now;
     }
 
     private void publish() {
@@ -198,6 +241,7 @@ public final class PortWorker implements Agent {
             published[i].setRelease(counters.get(i));
         }
         txDroppedCounter.setRelease(txDropped());
+        hostQueueFullCounter.setRelease(hostQueueFull);
     }
 
     @Override
@@ -218,6 +262,11 @@ public final class PortWorker implements Agent {
     /** The burst service times recorded so far; read it only once the worker has stopped. */
     public org.HdrHistogram.Histogram burstTimes() {
         return burstNanos;
+    }
+
+    /** When the worker last published (System.nanoTime): at least every 100 ms while it polls. */
+    public long heartbeatNanos() {
+        return heartbeatNanos;
     }
 
     /** The worker thread's id once it runs (for allocation accounting), else -1. */

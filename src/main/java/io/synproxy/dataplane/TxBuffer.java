@@ -38,6 +38,19 @@ final class TxBuffer {
             (long) count++ * FrameDescriptors.SIZE, FrameDescriptors.SIZE);
     }
 
+    /** Moves frames waiting in {@code ring} in, as many as fit before a burst is full, and sends a full burst. */
+    void addFrom(final FrameRing ring, final long nowNanos) {
+        final int room = PortWorker.BURST - count;
+        if (room <= 0) {
+            return;
+        }
+        if (count == 0) {
+            oldestNanos = nowNanos;
+        }
+        count += ring.poll(frames, count, room);
+        flush(nowNanos, false);
+    }
+
     boolean isEmpty() {
         return count == 0;
     }

@@ -26,6 +26,9 @@ public final class BackendTable {
     private final long[] addressHigh;
     private final long[] addressLow;
     private final long[] nextHopMac;
+    /** Per backend: its next hop's address when its MAC is resolved while running (null: the host's route). */
+    private final IpAddress[] nextHop;
+    private final boolean[] resolved;
     /** Each backend's authentication key ({@link BackendKeys}), as SipHash's two key words. */
     private final long[] authK0;
     private final long[] authK1;
@@ -44,6 +47,8 @@ public final class BackendTable {
         addressHigh = new long[n];
         addressLow = new long[n];
         nextHopMac = new long[n];
+        nextHop = new IpAddress[n];
+        resolved = new boolean[n];
         authK0 = new long[n];
         authK1 = new long[n];
         final List<String> names = new ArrayList<>(n);
@@ -54,6 +59,8 @@ public final class BackendTable {
             addressHigh[i] = address.high();
             addressLow[i] = address.low();
             nextHopMac[i] = backends.get(i).mac();
+            nextHop[i] = backends.get(i).nextHop();
+            resolved[i] = backends.get(i).resolved();
             final byte[] key = BackendKeys.derive(authKey, address);
             authK0[i] = SipHash.keyWord(key, 0);
             authK1[i] = SipHash.keyWord(key, 1);
@@ -65,6 +72,48 @@ public final class BackendTable {
         sourceV4 = encap.sourceV4() == null ? 0 : encap.sourceV4().v4();
         sourceHigh = encap.sourceV6() == null ? 0 : encap.sourceV6().high();
         sourceLow = encap.sourceV6() == null ? 0 : encap.sourceV6().low();
+    }
+
+    private BackendTable(final BackendTable base, final long[] macs) {
+        maglevV4 = base.maglevV4;
+        maglevV6 = base.maglevV6;
+        v6 = base.v6;
+        addressV4 = base.addressV4;
+        addressHigh = base.addressHigh;
+        addressLow = base.addressLow;
+        nextHopMac = macs;
+        nextHop = base.nextHop;
+        resolved = base.resolved;
+        authK0 = base.authK0;
+        authK1 = base.authK1;
+        names = base.names;
+        sourceV4 = base.sourceV4;
+        sourceHigh = base.sourceHigh;
+        sourceLow = base.sourceLow;
+    }
+
+    /**
+     * The same backends and Maglev table with the next-hop MACs resolved while running ({@code macs} by backend
+     * address; a backend it does not name has none, and its traffic is dropped and counted until it has).
+     */
+    public BackendTable withResolvedMacs(final java.util.Map<String, Long> macs) {
+        final long[] updated = nextHopMac.clone();
+        for (int i = 0; i < updated.length; i++) {
+            if (resolved[i]) {
+                updated[i] = macs.getOrDefault(names[i], ProxyConfig.NO_MAC);
+            }
+        }
+        return new BackendTable(this, updated);
+    }
+
+    /** Whether backend {@code i}'s next-hop MAC is resolved while running (not configured). */
+    public boolean resolved(final int backend) {
+        return resolved[backend];
+    }
+
+    /** The next hop's address of a resolved backend, or null: the host's route to the backend decides. */
+    public IpAddress nextHop(final int backend) {
+        return nextHop[backend];
     }
 
     /** A Maglev table over the backends of one family, mapped back to indexes into all backends. */
@@ -140,6 +189,7 @@ public final class BackendTable {
         return names[backend];
     }
 
+    /** The next hop's MAC, or {@link ProxyConfig#NO_MAC} while it is unresolved. */
     public long nextHopMac(final int backend) {
         return nextHopMac[backend];
     }

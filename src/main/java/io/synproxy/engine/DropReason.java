@@ -26,7 +26,8 @@ public enum DropReason {
     NO_LOCAL_MAC("a broadcast or multicast neighbour request, and the port's MAC is not known"),
     MARTIAN_SOURCE("source address no client can have (broadcast, multicast, loopback, 0/8, 240/4, ::, IPv4-mapped, "
         + "or one of our own): answering would reflect"),
-    ICMP_IGNORED("ICMP to a VIP other than a fragmentation-needed / packet-too-big quoting a VIP's TCP flow");
+    ICMP_IGNORED("ICMP to a VIP other than a fragmentation-needed / packet-too-big quoting a VIP's TCP flow"),
+    NEXT_HOP_UNRESOLVED("the backend's next hop has no MAC yet (or lost it): its neighbour entry is being resolved");
 
     private final String description;
 

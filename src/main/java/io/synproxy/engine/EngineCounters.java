@@ -30,10 +30,14 @@ public final class EngineCounters {
      * {@link PacketEngine#STALE_SALT_AFTER_MILLIS} before: the control thread has not published the new one (stalled).
      */
     public static final int SYN_ACKS_STALE_SALT = 10;
-    private static final int DROP_BASE = 11;
+    /** Frames handed to the host's kernel as control traffic (ARP, neighbour discovery, BGP/BFD peers). */
+    public static final int TO_HOST_CONTROL = 11;
+    /** Other frames handed to the host's kernel (rate limited by the exception path). */
+    public static final int TO_HOST_OTHER = 12;
+    private static final int DROP_BASE = 13;
     private static final String[] NAMES = {"rx-frames", "syn-ack-sent", "ack-valid", "ack-not-validated",
         "other-forwarded", "encapsulated", "dropped", "neighbour-replies", "syn-data-ignored", "icmp-forwarded",
-        "syn-ack-stale-salt"};
+        "syn-ack-stale-salt", "to-host-control", "to-host-other"};
 
     /** Number of counters: the fixed ones, then one per {@link DropReason}. */
     public static final int COUNT = DROP_BASE + DropReason.values().length;

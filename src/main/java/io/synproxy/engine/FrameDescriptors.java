@@ -111,6 +111,12 @@ public final class FrameDescriptors {
         descriptors.set(ValueLayout.JAVA_BYTE, at + VERDICT_OFFSET, (byte) verdict);
     }
 
+    static void setToHost(final MemorySegment descriptors, final int index, final int hostClass) {
+        final long at = (long) index * SIZE;
+        descriptors.set(ValueLayout.JAVA_BYTE, at + VERDICT_OFFSET, (byte) Verdict.TO_HOST);
+        descriptors.set(ValueLayout.JAVA_BYTE, at + REASON_OFFSET, (byte) hostClass);
+    }
+
     static void setDrop(final MemorySegment descriptors, final int index, final int reason) {
         final long at = (long) index * SIZE;
         descriptors.set(ValueLayout.JAVA_BYTE, at + VERDICT_OFFSET, (byte) Verdict.DROP);

@@ -73,6 +73,8 @@ public final class PacketEngine {
 
     private final NeighbourResponder neighbours;
     private final PathMtu pathMtu;
+    /** The exception path's stage, when the receiving port has a host interface; else null. */
+    private HostPath host;
 
     /** Frames a burst is processed in, at most: the lanes below hold one each. */
     private static final int MAX_PENDING = 64;
@@ -139,6 +141,16 @@ public final class PacketEngine {
     public void setMacs(final long receivingPort, final long backendPort) {
         this.localMac = receivingPort;
         this.backendMac = backendPort;
+    }
+
+    /**
+     * Hands the host's kernel what is for it (see {@link HostPath}): frames to {@code hostAddresses} (those from
+     * {@code controlPeers} first), ARP and neighbour discovery, and with {@code passOther} anything else that is for
+     * no VIP. Without this call such frames are dropped and counted.
+     */
+    public void setHostPath(final java.util.List<io.synproxy.config.IpAddress> hostAddresses,
+                            final java.util.List<io.synproxy.config.IpAddress> controlPeers, final boolean passOther) {
+        this.host = new HostPath(vips, hostAddresses, controlPeers, passOther);
     }
 
     public SaltSnapshot salts() {
@@ -276,6 +288,25 @@ public final class PacketEngine {
      */
     private int processFrame(final MemorySegment mem, final MemorySegment descriptors, final int index,
                              final long nowMillis) {
+        final int reason = classifyFrame(mem, descriptors, index, nowMillis);
+        if (host == null || reason == DropReason.NONE.ordinal() || !HostPath.eligible(reason)) {
+            return reason;
+        }
+        // Only frames the proxy refused get here: the VIP path never pays for the host's.
+        final int hostClass = host.classify(mem, FrameDescriptors.address(descriptors, index),
+            FrameDescriptors.length(descriptors, index));
+        if (hostClass == HostPath.NONE) {
+            return reason;
+        }
+        counters.increment(hostClass == HostPath.CONTROL ? EngineCounters.TO_HOST_CONTROL
+            : EngineCounters.TO_HOST_OTHER);
+        verdicts |= 1 << Verdict.TO_HOST;
+        FrameDescriptors.setToHost(descriptors, index, hostClass);
+        return DropReason.NONE.ordinal();
+    }
+
+    private int classifyFrame(final MemorySegment mem, final MemorySegment descriptors, final int index,
+                              final long nowMillis) {
         final long frame = FrameDescriptors.address(descriptors, index);
         final int length = FrameDescriptors.length(descriptors, index);
         final int rxFlags = FrameDescriptors.rxFlags(descriptors, index);
@@ -796,6 +827,10 @@ public final class PacketEngine {
             return DropReason.NO_BACKEND.ordinal();
         }
         final int backend = table.lookup(flow, innerV6);
+        final long nextHopMac = table.nextHopMac(backend);
+        if (nextHopMac < 0) {
+            return DropReason.NEXT_HOP_UNRESOLVED.ordinal();
+        }
         final boolean outerV6 = table.isV6(backend);
         final int outerLength = outerV6 ? OUTER_V6 : OUTER_V4;
         final long start = ip - outerLength;
@@ -827,14 +862,14 @@ public final class PacketEngine {
         final long outerIp = start + EthernetHeader.LENGTH;
         final long udp;
         if (outerV6) {
-            EthernetHeader.write(mem, start, table.nextHopMac(backend), sourceMac, EthernetHeader.ETHER_TYPE_IPV6);
+            EthernetHeader.write(mem, start, nextHopMac, sourceMac, EthernetHeader.ETHER_TYPE_IPV6);
             // The flow label from the flow hash's top bits (its universal ones).
             Ipv6Header.write(mem, outerIp, trafficClass, (int) (flow >>> 44), udpLength, Ipv6Header.NEXT_UDP,
                 Ipv6Header.DEFAULT_HOP_LIMIT, table.sourceHigh(), table.sourceLow(), table.addressHigh(backend),
                 table.addressLow(backend));
             udp = outerIp + Ipv6Header.LENGTH;
         } else {
-            EthernetHeader.write(mem, start, table.nextHopMac(backend), sourceMac, EthernetHeader.ETHER_TYPE_IPV4);
+            EthernetHeader.write(mem, start, nextHopMac, sourceMac, EthernetHeader.ETHER_TYPE_IPV4);
             Ipv4Header.write(mem, outerIp, trafficClass, Ipv4Header.MIN_LENGTH + udpLength, Ipv4Header.DEFAULT_TTL,
                 Ipv4Header.PROTOCOL_UDP, table.sourceV4(), table.addressV4(backend));
             udp = outerIp + Ipv4Header.MIN_LENGTH;

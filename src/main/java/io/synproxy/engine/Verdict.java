@@ -8,6 +8,8 @@ public final class Verdict {
     public static final int TX_CLIENT = 1;
     /** Send out of the backend-facing port: encapsulated toward a backend. */
     public static final int TX_BACKEND = 2;
+    /** Hand to the host's kernel through the port's host interface; the reason byte holds the {@link HostPath} class. */
+    public static final int TO_HOST = 3;
 
     private Verdict() {
     }

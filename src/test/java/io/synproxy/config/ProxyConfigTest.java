@@ -87,7 +87,8 @@ class ProxyConfigTest {
                 "tcp.windowscale: unknown key; allowed here: ecn, sack, timestamps, window, window_scale, "
                     + "window_scaling"),
             Arguments.of(base + "\n[stats]\npath = \"x\"\n",
-                "stats: unknown key; allowed here: backend, cookie, dataplane, encap, maglev, port, tcp, vip, worker"),
+                "stats: unknown key; allowed here: announce, backend, cookie, dataplane, encap, host, maglev, port, tcp, "
+                    + "vip, worker"),
             Arguments.of(base.replace("address = \"198.51.100.10\"", "address = \"198.51.100.300\""),
                 "vip[0].address: '198.51.100.300' is not allowed; allowed: a literal IPv4 or IPv6 address"),
             Arguments.of(base.replace("address = \"198.51.100.10\"", "address = \"example.com\""),
@@ -115,8 +116,9 @@ class ProxyConfigTest {
                 "encap.next_hop_mac: '02:00:00:00:fe' is not allowed; allowed: a unicast MAC address such as "
                     + "02:00:00:00:00:03"),
             Arguments.of(base.replace("next_hop_mac = \"02:00:00:00:00:fe\"\n", ""),
-                "backend[0].mac: missing; required unless encap.next_hop_mac is set: a unicast MAC address such "
-                    + "as 02:00:00:00:00:03"),
+                "backend[0].mac: missing; required unless it has a next_hop, encap.next_hop_mac or encap.next_hop is "
+                    + "set, or a [[port]] has a host_interface (the host's route to the backend then decides): a "
+                    + "unicast MAC address such as 02:00:00:00:00:03"),
             Arguments.of(base.replace("auth_key_file = \"backend.key\"", "auth_key_file = \"backend.key\"\n"
                     + "port = 70000"),
                 "encap.port: 70000 is out of range; allowed: an integer from 1 to 65535"),

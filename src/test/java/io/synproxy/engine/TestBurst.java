@@ -40,6 +40,11 @@ public final class TestBurst implements AutoCloseable {
         return DropReason.of(FrameDescriptors.reason(descriptors, i));
     }
 
+    /** The reason byte as written: a drop reason, or the class of a frame for the host ({@link HostPath}). */
+    public int reasonByte(final int i) {
+        return FrameDescriptors.reason(descriptors, i);
+    }
+
     /** The frame as the engine left it (what would be transmitted). */
     public byte[] output(final int i) {
         return memory.asSlice(FrameDescriptors.address(descriptors, i), FrameDescriptors.length(descriptors, i))
