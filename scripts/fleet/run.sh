@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# The fleet, proven in network namespaces (nothing leaves them): two synproxy nodes behind a Linux router doing ECMP,
+# VIPs announced by BIRD 2 through each node's exception path, next hops resolved by the nodes, a backend with the tc
+# program answering straight back to the client through the router.
+#
+#   fl-cl (client)           fl-rt (router, ECMP)                     fl-p1 / fl-p2 (proxy nodes)
+#   c0 192.0.2.1/24   <--->  rc 192.0.2.254/24  2001:db8:1::fe/64
+#      2001:db8:1::1/64      r1 10.1.1.1/24     fd00:1::1/64   <--->  p0 (DPDK net_af_packet; the kernel never sees
+#                            r2 10.1.2.1/24     fd00:2::1/64   <--->      its frames: tc ingress drop) + spx0 (net_tap:
+#                            rb 203.0.113.1/24  2001:db8:200::1/64        10.1.N.2/24 fd00:N::2/64, BGP, SSH, ping)
+#                            BIRD AS 65000, multipath routes            BIRD AS 65001 learning table 100
+#                                   ^
+#   fl-be (backend) b0 203.0.113.11/24 2001:db8:200::11/64, VIPs on lo, synproxy's tc program, an echo server
+#
+# Usage (as root): bash scripts/fleet/run.sh   (SPX_ID=name to run beside another; FLEET_KEEP=1 keeps it up on exit)
+# One line per check; ends with `fleet: P passed, F failed` (exit 0 only when nothing failed).
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# BFD on every BGP session (through the exception path, as control traffic): a dead node is gone from the router in
+# about a second rather than after the 3 s hold time.
+export BIRD_BFD=${BIRD_BFD:-1} BIRD_BFD_INTERVAL=${BIRD_BFD_INTERVAL:-"200 ms"} BIRD_BFD_MULTIPLIER=${BIRD_BFD_MULTIPLIER:-5}
+. "$here/scripts/fleet/bird.sh"
+ID=${SPX_ID:-fl}
+CL=fl-cl-$ID RT=fl-rt-$ID P1=fl-p1-$ID P2=fl-p2-$ID BE=fl-be-$ID
+work=/run/spx-fleet-$ID
+PYTHON=/usr/bin/python3
+VIP4=198.51.100.10 VIP6=2001:db8:100::10
+BACKEND4=203.0.113.11 BACKEND6=2001:db8:200::11
+passed=0 failed=0
+declare -A proxy_pid=()
+
+check() {  # check NAME COMMAND...
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); echo "  ok    $name"; else failed=$((failed + 1)); echo "  FAIL  $name"; fi
+}
+holds() { (( $1 )); }
+inns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+sys() { local ns=$1; shift; local kv; for kv in "$@"; do ip netns exec "$ns" sysctl -q -w "$kv" >/dev/null; done; }
+synproxy() { SYNPROXY_NO_BUILD=1 "$here/scripts/synproxy" "$@"; }
+now_ms() { date +%s%3N; }
+
+cleanup() {
+  local ns pid
+  for n in 1 2; do stop_proxy "$n" KILL; done
+  for sock in "$work"/*.ctl; do [[ -S $sock ]] && bird_stop "$sock"; done
+  for ns in $CL $RT $P1 $P2 $BE; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+  done
+  sleep 0.2
+  for ns in $CL $RT $P1 $P2 $BE; do ip netns del "$ns" 2>/dev/null; done
+  rm -rf "$work" /var/run/dpdk/spx-fl-"$ID"-*
+}
+
+veth() {  # veth NS_A A NS_B B: checksums filled in by the sender (af_packet sends what it is given)
+  ip -n "$1" link add name "$2" type veth peer name "$4" netns "$3"
+  inns "$1" ethtool -K "$2" tx off tso off >/dev/null
+  inns "$3" ethtool -K "$4" tx off tso off >/dev/null
+  ip -n "$1" link set "$2" up
+  ip -n "$3" link set "$4" up
+}
+
+topology() {
+  local ns n
+  for ns in $CL $RT $P1 $P2 $BE; do
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    sys "$ns" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+  done
+  veth $CL c0 $RT rc
+  veth $RT r1 $P1 p0
+  veth $RT r2 $P2 p0
+  veth $RT rb $BE b0
+  sys $RT net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.fib_multipath_hash_policy=1 \
+    net.ipv6.fib_multipath_hash_policy=1
+  inns $RT ip addr add 192.0.2.254/24 dev rc
+  inns $RT ip -6 addr add 2001:db8:1::fe/64 dev rc nodad
+  inns $RT ip addr add 10.1.1.1/24 dev r1
+  inns $RT ip -6 addr add fd00:1::1/64 dev r1 nodad
+  inns $RT ip addr add 10.1.2.1/24 dev r2
+  inns $RT ip -6 addr add fd00:2::1/64 dev r2 nodad
+  inns $RT ip addr add 203.0.113.1/24 dev rb
+  inns $RT ip -6 addr add 2001:db8:200::1/64 dev rb nodad
+  # The flood's spoofed sources: their SYN-ACKs end here, not in ARP for addresses no one has.
+  inns $RT ip route add blackhole 198.18.0.0/15
+  inns $CL ip addr add 192.0.2.1/24 dev c0
+  inns $CL ip -6 addr add 2001:db8:1::1/64 dev c0 nodad
+  inns $CL ip route add default via 192.0.2.254
+  inns $CL ip -6 route add default via 2001:db8:1::fe
+  inns $BE ip addr add $BACKEND4/24 dev b0
+  inns $BE ip -6 addr add $BACKEND6/64 dev b0 nodad
+  inns $BE ip addr add $VIP4/32 dev lo
+  inns $BE ip -6 addr add $VIP6/128 dev lo
+  inns $BE ip route add default via 203.0.113.1
+  inns $BE ip -6 route add default via 2001:db8:200::1
+  sys $BE net.ipv4.tcp_syncookies=1
+  for n in 1 2; do
+    local ns=fl-p$n-$ID
+    # As with a NIC bound to DPDK, the node's kernel must not take the port's frames itself (net_af_packet gets a copy
+    # and the kernel the frame): no IPv6 and no ARP on p0, and a strict reverse-path filter that drops what arrives on
+    # p0 from addresses the host reaches through spx0. Everything the host gets comes through the exception path.
+    sys "$ns" net.ipv6.conf.p0.disable_ipv6=1 net.ipv4.conf.p0.rp_filter=1
+    inns "$ns" ip link set p0 promisc on arp off
+  done
+}
+
+proxy_config() {  # proxy_config N CORE
+  local n=$1 core=$2
+  cat > "$work/p$n.toml" <<TOML
+[cookie]
+secret_file = "secret.key"
+
+[[vip]]
+address = "$VIP4"
+ports = [9000]
+
+[[vip]]
+address = "$VIP6"
+ports = [9000]
+
+[encap]
+source_v4 = "10.255.0.$n"
+source_v6 = "fd00:ff::$n"
+auth_key_file = "backend.key"
+
+# No MAC anywhere: the host's routes (a default route via the router) name the next hop, the kernel resolves it.
+[[backend]]
+address = "$BACKEND4"
+
+[[backend]]
+address = "$BACKEND6"
+
+[dataplane]
+eal_args = ["-l", "$core", "--no-huge", "-m", "256", "--no-pci", "--no-telemetry", "--file-prefix", "spx-fl-$ID-$n"]
+stats_file = "$work/p$n.stats"
+idle = "backoff"
+drain_seconds = 6
+
+[[port]]
+name = "edge"
+device = "net_af_packet0,iface=p0"
+host_interface = "spx0"
+host_addresses = ["10.1.$n.2/24", "fd00:$n::2/64"]
+
+[host]
+control_peers = ["10.1.$n.1", "fd00:$n::1"]
+gateway_v4 = "10.1.$n.1"
+gateway_v6 = "fd00:$n::1"
+
+[announce]
+table = 100
+
+[[worker]]
+port = "edge"
+core = $core
+TOML
+}
+
+start_proxy() {  # start_proxy N: runs the node's synproxy in its namespace; waits for spx0
+  local n=$1 ns=fl-p$1-$ID i
+  ip netns exec "$ns" env SYNPROXY_NO_BUILD=1 "$here/scripts/synproxy" run -c "$work/p$n.toml" \
+    >>"$work/p$n.log" 2>&1 &
+  proxy_pid[$n]=$!
+  for i in $(seq 150); do
+    grep -q "VIP routes installed" "$work/p$n.log" && return 0
+    kill -0 "${proxy_pid[$n]}" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
+}
+
+stop_proxy() {  # stop_proxy N [SIGNAL]
+  local n=$1 sig=${2:-TERM} pid=${proxy_pid[$1]:-}
+  [[ -n $pid ]] || return 0
+  kill -"$sig" "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  proxy_pid[$n]=""
+}
+
+counter() {  # counter N NAME: the node's total of a counter, from its counters file
+  synproxy stat -f "$work/p$1.stats" --count 1 2>/dev/null | awk -v k="$2" '
+    /totals:/ {t=1} t && $1 == k {gsub(",", "", $2); print $2; found=1} END {if (!found) print 0}'
+}
+
+paths() { route_paths $RT "$1"; }
+both_paths() { [[ $(paths $VIP4/32) == 2 && $(paths $VIP6/128) == 2 ]]; }
+one_path() { [[ $(paths $VIP4/32) == 1 && $(paths $VIP6/128) == 1 ]]; }
+
+paced() {  # paced NAME CONNECTIONS SIZE SECONDS: transfers through the VIPs in the background; pid in $paced_pid
+  rm -f "$work/$1.started"
+  inns $CL "$PYTHON" "$here/scripts/fleet/paced.py" --target "$VIP4:9000" --target "[$VIP6]:9000" \
+    --connections "$2" --size "$3" --duration "$4" --timeout 40 --json "$work/$1.json" \
+    --start-file "$work/$1.started" >"$work/$1.out" 2>"$work/$1.err" &
+  paced_pid=$!
+}
+paced_started() { [[ -f $work/$1.started ]]; }
+paced_field() { grep -o "$2=[0-9]*" "$work/$1.out" | cut -d= -f2; }
+
+trap cleanup EXIT
+cleanup 2>/dev/null
+mkdir -p "$work"
+echo "fleet: two synproxy nodes behind an ECMP router, BGP by BIRD through the exception path"
+topology
+synproxy keygen --out "$work/secret.key" >/dev/null
+synproxy keygen --out "$work/backend.key" >/dev/null
+bash "$here/scripts/backend.sh" attach b0 --netns $BE --key "$work/backend.key" --address $BACKEND4 \
+  --address $BACKEND6 --proxy 10.255.0.1 --proxy 10.255.0.2 --proxy fd00:ff::1 --proxy fd00:ff::2 >/dev/null
+inns $BE "$PYTHON" "$here/scripts/e2e/echo_server.py" :: 9000 "$work/echo.log" >/dev/null 2>&1 &
+
+bird_router_conf "$work/rt.conf" 10.1.0.254 65000 65001 "" "" "10.1.1.2,fd00:1::2" "10.1.2.2,fd00:2::2"
+bird_start $RT "$work/rt.conf" "$work/rt.ctl"
+for n in 1 2; do
+  proxy_config $n $((n - 1))
+  bird_proxy_conf "$work/p$n.conf" 10.1.$n.2 65001 65000 10.1.$n.2 10.1.$n.1 fd00:$n::2 fd00:$n::1 100
+done
+
+# --- 1. Up: BGP through the data plane, a two-path route per VIP.
+t0=$(now_ms)
+for n in 1 2; do
+  check "node $n: synproxy up with spx0, VIP routes in table 100" start_proxy $n
+  bird_start fl-p$n-$ID "$work/p$n.conf" "$work/p$n.ctl"
+done
+wait_for 40 both_paths
+echo "        BGP up and both paths installed $(( ($(now_ms) - t0) / 1000 )) s after the nodes started"
+check "router: 4 BGP sessions established (2 nodes x IPv4, IPv6)" holds "$(bird_established "$work/rt.ctl") == 4"
+check "router: a two-path route for $VIP4 and for $VIP6" both_paths
+check "node 1: the BGP session came through its exception path (control frames to the kernel)" \
+  holds "$(counter 1 to-host-control) > 0"
+check "no static MAC in either node's configuration" bash -c "! grep -q mac $work/p1.toml $work/p2.toml"
+check "node 1 resolved its next hop through the kernel" grep -q "backend $BACKEND4 via 10.1.1.1: " "$work/p1.log"
+
+# --- 2. kill -9 one node under 40 paced transfers.
+paced kill 40 4194304 20
+wait_for 30 paced_started kill
+sleep 3
+a1=$(counter 1 ack-valid) a2=$(counter 2 ack-valid) d1=$(counter 1 ack-not-validated) d2=$(counter 2 ack-not-validated)
+echo "        before the kill: node 1 validated $a1 handshakes and forwarded $d1 other segments, node 2 $a2 and $d2"
+check "both nodes carry the transfers (validated ACKs and data on each)" holds "a1 > 0 && a2 > 0 && d1 > 0 && d2 > 0"
+tk=$(now_ms)
+stop_proxy 1 KILL
+wait_for 20 one_path
+echo "        node 1 killed; the router dropped its path after $(( $(now_ms) - tk )) ms (BFD ${BIRD_BFD_INTERVAL} x ${BIRD_BFD_MULTIPLIER})"
+wait "$paced_pid"
+echo "        $(cat "$work/kill.out")"
+check "kill -9: all 40 transfers intact, 0 connections lost" holds "$(paced_field kill ok) == 40 && $(paced_field kill lost) == 0"
+
+# --- 3. Back again; then SIGTERM the other: withdrawn before it stops.
+check "node 1 restarts and announces again" start_proxy 1
+wait_for 40 both_paths
+check "router: two paths again" both_paths
+paced drain 40 4194304 20
+wait_for 30 paced_started drain
+sleep 3
+td=$(now_ms)
+synproxy drain -c "$work/p2.toml" >/dev/null
+wait_for 20 one_path
+tw=$(now_ms)
+wait "${proxy_pid[2]}"; proxy_pid[2]=""
+te=$(now_ms)
+echo "        node 2 drained: withdrawn at the router after $((tw - td)) ms, process ended after $((te - td)) ms"
+check "drain: the router withdrew node 2 before it stopped" holds "tw < te"
+wait "$paced_pid"
+echo "        $(cat "$work/drain.out")"
+check "drain: all 40 transfers intact, 0 connections lost" holds "$(paced_field drain ok) == 40 && $(paced_field drain lost) == 0"
+
+# --- 4. A SYN flood to a VIP: the host stays reachable, BGP stays up.
+check "node 2 restarts" start_proxy 2
+wait_for 40 both_paths
+inns $P1 "$PYTHON" -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.1.1.2", 2222)); s.listen(64)
+while True:
+    c, _ = s.accept(); c.sendall(b"host-ok\n"); c.close()' &
+rt_mac=$(ip -n $RT -br link show rc | awk '{print $3}')
+sent_before=$(counter 1 syn-ack-sent)
+inns $CL "$PYTHON" - "$rt_mac" "$VIP4" 12 "$work/flood.count" <<'PY' &
+import random, socket, struct, sys, time
+mac, vip, seconds, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+def csum(b):
+    s = sum(struct.unpack(f"!{len(b)//2}H", b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+dst = bytes.fromhex(mac.replace(":", ""))
+frames = []
+rnd = random.Random(7)
+for i in range(4096):
+    src = bytes([198, 18 + rnd.randrange(2), rnd.randrange(256), rnd.randrange(1, 255)])
+    tcp = struct.pack("!HHIIBBHHH", rnd.randrange(1024, 65535), 9000, rnd.getrandbits(32), 0, 5 << 4, 2, 64240, 0, 0)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0, 0, 64, 6, 0, src, socket.inet_aton(vip))
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    pseudo = src + socket.inet_aton(vip) + struct.pack("!BBH", 0, 6, 20)
+    tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
+    frames.append(dst + bytes.fromhex("020000000001") + b"\x08\x00" + ip + tcp)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("c0", 0))
+sent, start = 0, time.time()
+while time.time() - start < seconds:
+    for f in frames:
+        try:
+            s.send(f); sent += 1
+        except OSError:
+            pass
+open(out, "w").write(f"{sent} {time.time() - start:.1f}\n")
+PY
+flood_pid=$!
+sleep 2
+pings=$(inns $CL ping -c 10 -i 0.2 -W 1 10.1.1.2 2>/dev/null | grep -c 'bytes from')
+hostok=$(inns $CL "$PYTHON" -c '
+import socket; s = socket.create_connection(("10.1.1.2", 2222), timeout=3); print(s.recv(64).decode().strip())' 2>/dev/null)
+flaps=0
+for i in $(seq 8); do both_paths || flaps=$((flaps + 1)); sleep 1; done
+wait "$flood_pid"
+read -r fsent fsecs < "$work/flood.count"
+synacks=$(( $(counter 1 syn-ack-sent) + $(counter 2 syn-ack-sent) - sent_before ))
+echo "        flood: $fsent SYNs in $fsecs s from the client side; the nodes answered $synacks; rate-limited to the host: $(counter 1 to-kernel-rate-limited)"
+check "during the flood: the host answers ping through the exception path ($pings of 10)" holds "pings >= 9"
+check "during the flood: a TCP connection to the host's own address works" test "$hostok" = host-ok
+check "during the flood: BGP stays up, both paths held every second" holds "flaps == 0 && $(bird_established "$work/rt.ctl") == 4"
+check "the flood reached the nodes (SYN-ACKs: $synacks)" holds "synacks > 1000"
+
+# --- 5. The router's MAC changes: node 1 follows, no static entry.
+paced mac 10 2097152 12
+wait_for 30 paced_started mac
+old_mac=$(ip -n $RT -br link show r1 | awk '{print $3}')
+tm=$(now_ms)
+inns $RT ip link set dev r1 address 02:00:00:00:aa:01
+followed=""
+for i in $(seq 100); do
+  if grep -q "via 10.1.1.1: 02:00:00:00:aa:01" "$work/p1.log"; then followed=$(( $(now_ms) - tm )); break; fi
+  sleep 0.2
+done
+echo "        router r1 $old_mac -> 02:00:00:00:aa:01; node 1 followed after ${followed:-never} ms"
+check "node 1 follows the router's new MAC within seconds" holds "${followed:-99999} < 15000"
+wait "$paced_pid"
+echo "        $(cat "$work/mac.out")"
+check "MAC change: all 10 transfers intact" holds "$(paced_field mac ok) == 10 && $(paced_field mac lost) == 0"
+
+for n in 1 2; do stop_proxy $n TERM; done
+echo "fleet: $passed passed, $failed failed"
+[[ ${FLEET_KEEP:-} == 1 ]] && trap - EXIT
+(( failed == 0 ))
