@@ -12,4 +12,5 @@ mvn -B verify "$@"
 SYNPROXY_NO_BUILD=1 bash scripts/fuzz.sh --frames 2000000
 bash scripts/bpf-test.sh
 SYNPROXY_NO_BUILD=1 bash scripts/e2e/run.sh
+SYNPROXY_NO_BUILD=1 bash scripts/fleet/run.sh
 SYNPROXY_NO_BUILD=1 bash scripts/soak.sh --minutes 2

@@ -1,5 +1,6 @@
 package io.synproxy.cli;
 
+import io.synproxy.config.IpAddress;
 import io.synproxy.config.ProxyConfig;
 import io.synproxy.cookie.MasterSecret;
 import io.synproxy.engine.BackendTable;
@@ -54,7 +55,7 @@ final class FuzzCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         final PacketEngine engine = engine();
         final FrameFuzzer fuzzer = new FrameFuzzer(syn -> answer(engine, syn));
-        final long[] verdicts = new long[3];
+        final long[] verdicts = new long[4];
         long exceptions = 0;
         long outside = 0;
         long unreasoned = 0;
@@ -74,6 +75,14 @@ final class FuzzCommand implements Callable<Integer> {
             if ((n & 0xffff) == 0) {
                 // Half the time the port's MAC is unknown, as before the first link-up: broadcast requests unanswered.
                 engine.setMacs((n & 0x10000) == 0 ? FrameBuilder.PROXY_MAC : -1, -1);
+                // A quarter of the time with a host interface that takes everything not for a VIP (pass): the
+                // exception path's classification reads every kind of frame the proxy refuses.
+                if ((n & 0x30000) == 0x30000) {
+                    engine.setHostPath(List.of(IpAddress.parse("10.1.1.2"), IpAddress.parse("fd00:1::2")),
+                        List.of(IpAddress.parse("10.1.1.1")), true);
+                } else {
+                    engine.clearHostPath();
+                }
             }
             final byte[] frame = fuzzer.next(random);
             final int headroom = room(random);
@@ -82,7 +91,7 @@ final class FuzzCommand implements Callable<Integer> {
                 ? FrameDescriptors.RX_IP_CHECKSUM_GOOD | FrameDescriptors.RX_L4_CHECKSUM_GOOD : 0;
             try {
                 final int verdict = run(engine, frame, headroom, tailroom, flags);
-                if (verdict < Verdict.DROP || verdict > Verdict.TX_BACKEND) {
+                if (verdict < Verdict.DROP || verdict > Verdict.TO_HOST) {
                     unreasoned++;
                     continue;
                 }
@@ -107,16 +116,20 @@ final class FuzzCommand implements Callable<Integer> {
             seconds, exceptions), exceptions == 0 && received == frames);
         firstFailures.forEach(f -> System.out.println("        " + f));
         check("every frame got one verdict: " + verdicts[Verdict.DROP] + " dropped, " + verdicts[Verdict.TX_CLIENT]
-            + " to clients, " + verdicts[Verdict.TX_BACKEND] + " to backends (" + unreasoned + " without)",
-            unreasoned == 0 && verdicts[0] + verdicts[1] + verdicts[2] == frames);
+            + " to clients, " + verdicts[Verdict.TX_BACKEND] + " to backends, " + verdicts[Verdict.TO_HOST]
+            + " to the host (" + unreasoned + " without)",
+            unreasoned == 0 && verdicts[0] + verdicts[1] + verdicts[2] + verdicts[3] == frames);
         check("every output inside its buffer (" + outside + " outside)", outside == 0);
         final long dropped = c.get(EngineCounters.DROPPED) - before.get(EngineCounters.DROPPED);
         final long toClients = c.get(EngineCounters.SYN_ACKS_SENT) + c.get(EngineCounters.NEIGHBOUR_REPLIES)
             - before.get(EngineCounters.SYN_ACKS_SENT) - before.get(EngineCounters.NEIGHBOUR_REPLIES);
         final long toBackends = c.get(EngineCounters.ENCAPSULATED) - before.get(EngineCounters.ENCAPSULATED);
+        final long toHost = c.get(EngineCounters.TO_HOST_CONTROL) + c.get(EngineCounters.TO_HOST_OTHER)
+            - before.get(EngineCounters.TO_HOST_CONTROL) - before.get(EngineCounters.TO_HOST_OTHER);
         check("the counters agree with the verdicts (dropped " + dropped + ", to clients " + toClients
-            + ", encapsulated " + toBackends + ")", dropped == verdicts[Verdict.DROP]
-            && toClients == verdicts[Verdict.TX_CLIENT] && toBackends == verdicts[Verdict.TX_BACKEND]);
+            + ", encapsulated " + toBackends + ", to the host " + toHost + ")", dropped == verdicts[Verdict.DROP]
+            && toClients == verdicts[Verdict.TX_CLIENT] && toBackends == verdicts[Verdict.TX_BACKEND]
+            && toHost == verdicts[Verdict.TO_HOST] && (frames < 1_000_000 || toHost > 0));
         long reasons = 0;
         final List<String> unreached = new ArrayList<>();
         for (final DropReason reason : DropReason.values()) {

@@ -153,6 +153,11 @@ public final class PacketEngine {
         this.host = new HostPath(vips, hostAddresses, controlPeers, passOther);
     }
 
+    /** Back to dropping what the proxy has no use for (as without a host interface). */
+    public void clearHostPath() {
+        this.host = null;
+    }
+
     public SaltSnapshot salts() {
         return salts;
     }
