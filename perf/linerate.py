@@ -37,8 +37,8 @@ def env():
     return e
 
 
-def write_config(work, capture, workers, seconds):
-    stats = os.path.join(work, "stats")
+def write_config(work, capture, workers, seconds, host_path=False):
+    stats = os.path.join(work, "stats-host" if host_path else "stats")
     lines = ["[cookie]", 'secret_file = "secret.key"', "salt_period_seconds = 86400", "",
              "[[vip]]", 'address = "198.51.100.10"', "ports = [80]", "",
              "[[vip]]", 'address = "2001:db8:100::10"', "ports = [80]", "",
@@ -50,12 +50,17 @@ def write_config(work, capture, workers, seconds):
              "[[port]]", 'name = "rx"',
              'device = "net_pcap0,%s"' % ",".join(["rx_pcap=%s,infinite_rx=1" % capture] * workers
                                                    ).replace(",infinite_rx=1,rx_pcap", ",rx_pcap"),
-             "rx_queues = %d" % workers, "",
-             "[[port]]", 'name = "null"', 'device = "net_null0,no-rx=1"', ""]
+             "rx_queues = %d" % workers, ""]
+    if host_path:
+        # The exception path in place (a net_tap interface, the host stage on refused frames, the worker polling its
+        # ring from the kernel), announcing nothing: what it costs the VIP path when nothing is for the host.
+        lines[-1:-1] = ['host_interface = "spxbench0"', 'host_addresses = ["10.99.0.2/24"]']
+        lines += ["[announce]", "table = 0", ""]
+    lines += ["[[port]]", 'name = "null"', 'device = "net_null0,no-rx=1"', ""]
     for w in range(workers):
         lines += ["[[worker]]", 'port = "rx"', "queue = %d" % w, "core = %d" % (1 - w if workers == 2 else 1),
                   'backend_port = "null"', ""]
-    path = os.path.join(work, "bench.toml")
+    path = os.path.join(work, "bench-host.toml" if host_path else "bench.toml")
     with open(path, "w") as f:
         f.write("\n".join(lines))
     return path
@@ -105,6 +110,9 @@ def main():
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--host-path", choices=["off", "on", "both"], default="off",
+                        help="run synproxy with a host interface (the exception path); both: without and with, "
+                             "alternating in each repeat, for the same-run ratio")
     args = parser.parse_args()
     hz = tsc_hz()
     work = tempfile.mkdtemp(prefix="synproxy-linerate.")
@@ -114,7 +122,9 @@ def main():
     results = []
     for scenario in args.scenarios.split(","):
         capture = os.path.join(work, scenario + ".pcap")
-        config = write_config(work, capture, args.workers, args.seconds)
+        config = write_config(work, capture, args.workers, args.seconds, args.host_path == "on")
+        host_config = write_config(work, capture, args.workers, args.seconds, True) \
+            if args.host_path == "both" else None
         subprocess.run([SYNPROXY, "gen", "-c", config, "--scenario", scenario, "--count", "1024", "--out",
                         capture], check=True, env=env(), capture_output=True)
         runs = []
@@ -123,9 +133,14 @@ def main():
             # The C baseline answers IPv4 SYNs only (it drops anything else): compare it on syn-v4 alone.
             c = baseline(capture, args.seconds) if scenario == "syn-v4" else None
             ours = synproxy(config, args.seconds, args.warmup)
-            runs.append({"testpmd_macswap_mpps": ceiling, "c_baseline_mpps": c, "synproxy": ours})
-            print("  %s run %d: testpmd %.2f, C %s, synproxy %s Mpps" % (
-                scenario, r + 1, ceiling or 0, "%.2f" % c if c else "-", ours.get("mpps")), file=sys.stderr)
+            run = {"testpmd_macswap_mpps": ceiling, "c_baseline_mpps": c, "synproxy": ours}
+            if host_config:
+                run["synproxy_host_path"] = synproxy(host_config, args.seconds, args.warmup)
+            runs.append(run)
+            print("  %s run %d: testpmd %.2f, C %s, synproxy %s Mpps%s" % (
+                scenario, r + 1, ceiling or 0, "%.2f" % c if c else "-", ours.get("mpps"),
+                ", with the host path %s" % run["synproxy_host_path"].get("mpps") if host_config else ""),
+                file=sys.stderr)
         results.append({"scenario": scenario, "runs": runs})
 
     def mmm(values):
@@ -148,7 +163,11 @@ def main():
                "c_baseline_mpps": c, "ratio_to_macswap": ratio_tp, "ratio_to_c": ratio_c,
                "burst_ns": {k: last.get(k) for k in ("p50", "p99", "p99.9", "max")},
                "gc_collections": last.get("gc_collections"), "worker_allocated_bytes": last.get("worker_allocated_bytes"),
-               "runs": runs}
+               "host_path": args.host_path, "runs": runs}
+        if args.host_path == "both":
+            row["synproxy_host_path_mpps"] = mmm([r["synproxy_host_path"].get("mpps") for r in runs])
+            row["ratio_host_path"] = mmm([r["synproxy_host_path"]["mpps"] / r["synproxy"]["mpps"] for r in runs
+                                          if r["synproxy"].get("mpps") and r["synproxy_host_path"].get("mpps")])
         rows.append(row)
     fmt = lambda t: "-" if not t else "%.2f / %.2f / %.2f" % t
     print("| scenario | synproxy Mpps (min/med/max) | cycles/pkt (TSC) | testpmd macswap Mpps | C baseline Mpps "
@@ -164,6 +183,10 @@ def main():
             "%.2f" % row["ratio_to_c"][1] if row["ratio_to_c"] else "-",
             "/".join("%d" % (b[k] or 0) for k in ("p50", "p99", "p99.9", "max")),
             "%d" % (row["gc_collections"] or 0), "%d" % (row["worker_allocated_bytes"] or 0)))
+    for row in rows:
+        if row.get("ratio_host_path"):
+            print("%s: with the host path %s Mpps (min/med/max), %s of without it, per repeat (min/med/max)" % (
+                row["scenario"], fmt(row["synproxy_host_path_mpps"]), fmt(row["ratio_host_path"])))
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "latest.json"), "w") as f:
         json.dump({"tsc_hz": hz, "seconds": args.seconds, "warmup": args.warmup, "repeat": args.repeat,
