@@ -183,7 +183,7 @@ public final class PacketEngine {
             for (int i = start; i < end; i++) {
                 final int reason = processFrame(memory, descriptors, i, nowMillis);
                 if (reason != DropReason.NONE.ordinal()) {
-                    drop(descriptors, i, reason);
+                    refuse(memory, descriptors, i, reason);
                 }
             }
             final boolean staleSalt = nowMillis >= salts.epochEndMillis() + STALE_SALT_AFTER_MILLIS;
@@ -217,6 +217,25 @@ public final class PacketEngine {
             completeSynAck(mem, lanes.tcp[p], lanes.cookie(p), lanes.timestamps[p], lanes.tsValue(p), lanes.sum[p]);
         }
         lanes.count = 0;
+    }
+
+    /**
+     * A frame the proxy has no use for: the host's kernel gets it if it is the host's ({@link HostPath}), else it is
+     * dropped for {@code reason}. Only refused frames come here: the VIP path never pays for the host's.
+     */
+    private void refuse(final MemorySegment mem, final MemorySegment descriptors, final int index, final int reason) {
+        if (host != null && HostPath.eligible(reason)) {
+            final int hostClass = host.classify(mem, FrameDescriptors.address(descriptors, index),
+                FrameDescriptors.length(descriptors, index));
+            if (hostClass != HostPath.NONE) {
+                counters.increment(hostClass == HostPath.CONTROL ? EngineCounters.TO_HOST_CONTROL
+                    : EngineCounters.TO_HOST_OTHER);
+                verdicts |= 1 << Verdict.TO_HOST;
+                FrameDescriptors.setToHost(descriptors, index, hostClass);
+                return;
+            }
+        }
+        drop(descriptors, index, reason);
     }
 
     private void drop(final MemorySegment descriptors, final int index, final int reason) {
@@ -293,25 +312,6 @@ public final class PacketEngine {
      */
     private int processFrame(final MemorySegment mem, final MemorySegment descriptors, final int index,
                              final long nowMillis) {
-        final int reason = classifyFrame(mem, descriptors, index, nowMillis);
-        if (host == null || reason == DropReason.NONE.ordinal() || !HostPath.eligible(reason)) {
-            return reason;
-        }
-        // Only frames the proxy refused get here: the VIP path never pays for the host's.
-        final int hostClass = host.classify(mem, FrameDescriptors.address(descriptors, index),
-            FrameDescriptors.length(descriptors, index));
-        if (hostClass == HostPath.NONE) {
-            return reason;
-        }
-        counters.increment(hostClass == HostPath.CONTROL ? EngineCounters.TO_HOST_CONTROL
-            : EngineCounters.TO_HOST_OTHER);
-        verdicts |= 1 << Verdict.TO_HOST;
-        FrameDescriptors.setToHost(descriptors, index, hostClass);
-        return DropReason.NONE.ordinal();
-    }
-
-    private int classifyFrame(final MemorySegment mem, final MemorySegment descriptors, final int index,
-                              final long nowMillis) {
         final long frame = FrameDescriptors.address(descriptors, index);
         final int length = FrameDescriptors.length(descriptors, index);
         final int rxFlags = FrameDescriptors.rxFlags(descriptors, index);
