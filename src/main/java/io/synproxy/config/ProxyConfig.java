@@ -24,7 +24,20 @@ import java.util.Set;
  * top of the repository is the commented reference.
  */
 public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Encap encap, List<Backend> backends,
-                          int maglevTableSize, Dataplane dataplane) {
+                          int maglevTableSize, Dataplane dataplane, Changes changes) {
+
+    /**
+     * How backends change without breaking connections: after a change the previous owner of each Maglev slot that
+     * changed hands is named for {@code chainSeconds} (daisy chaining), for {@code drainLimitSeconds} when it is
+     * draining; {@code health} is null without health checks.
+     */
+    public record Changes(long chainSeconds, long drainLimitSeconds, Health health) {
+    }
+
+    /** [health]: a TCP connect or an HTTP GET to each backend's address, {@code rise} / {@code fall} in a row. */
+    public record Health(boolean http, int port, String path, long intervalMillis, long timeoutMillis, int rise,
+                         int fall) {
+    }
 
     /** [cookie]: the secret, the salt schedule and the MSS tables. */
     public record Cookie(Path secretFile, long saltPeriodSeconds, long graceSeconds, long maxClockSkewMillis,
@@ -50,7 +63,7 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
      * hop by address ({@code nextHop}) whose MAC the host interface's neighbour table resolves, else (both absent:
      * {@link #NO_MAC}, null) the host's own route to the backend decides the next hop.
      */
-    public record Backend(IpAddress address, long mac, IpAddress nextHop) {
+    public record Backend(IpAddress address, long mac, IpAddress nextHop, boolean draining) {
         /** Whether the next hop's MAC is looked up while running (not given in the file). */
         public boolean resolved() {
             return mac == NO_MAC;
@@ -91,7 +104,7 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
 
     private static ProxyConfig parse(final TomlTable root) throws ConfigException {
         root.allowOnly("cookie", "tcp", "vip", "encap", "backend", "maglev", "dataplane", "port", "worker", "host",
-            "announce");
+            "announce", "health");
 
         final TomlTable c = root.table("cookie", true);
         c.allowOnly("secret_file", "salt_period_seconds", "grace_seconds", "max_clock_skew_ms", "mss_v4", "mss_v6");
@@ -160,7 +173,7 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
         final List<Backend> backends = new ArrayList<>();
         final Set<IpAddress> seenBackends = new HashSet<>();
         for (final TomlTable b : root.tables("backend")) {
-            b.allowOnly("address", "mac", "next_hop");
+            b.allowOnly("address", "mac", "next_hop", "state");
             final IpAddress address = address(b, "address", Family.ANY);
             if (!seenBackends.add(address)) {
                 throw b.error("address", "'" + address + "' is listed twice; allowed: each backend once");
@@ -175,7 +188,13 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
             }
             final IpAddress hop = b.has("next_hop") ? unicast(b, "next_hop") : b.has("mac") ? null : nextHop;
             final long mac = b.has("mac") ? mac(b, "mac") : hop != null ? NO_MAC : nextHopMac;
-            backends.add(new Backend(address, mac, hop));
+            final String state = b.string("state", "active", "\"active\" or \"draining\"");
+            if (!state.equals("active") && !state.equals("draining")) {
+                throw b.error("state", "'" + state + "' is not allowed; allowed: \"active\" (takes new connections) or "
+                    + "\"draining\" (no new connections; its established ones stay until they end or "
+                    + "maglev.drain_limit_seconds passes)");
+            }
+            backends.add(new Backend(address, mac, hop, state.equals("draining")));
         }
         if (backends.isEmpty()) {
             throw root.error("backend", "missing; at least one [[backend]] is required");
@@ -188,11 +207,17 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
         }
 
         final TomlTable m = root.table("maglev", false);
-        m.allowOnly("table_size");
+        m.allowOnly("table_size", "chain_seconds", "drain_limit_seconds");
         final long size = m.integer("table_size", (long) DEFAULT_MAGLEV_TABLE_SIZE, 101, 16_777_259);
         if (!isPrime(size) || size < 100L * backends.size()) {
             throw m.error("table_size", size + " is not allowed; allowed: a prime number at least 100 times the "
                 + "number of backends (" + 100 * backends.size() + "), e.g. 65537 or 655373");
+        }
+        final long chain = m.integer("chain_seconds", 600L, 0, 86_400);
+        final long drainLimit = m.integer("drain_limit_seconds", 3600L, 0, 7L * 86_400);
+        final Health health = health(root.table("health", false), root.has("health"));
+        if (backends.stream().noneMatch(b -> !b.draining())) {
+            throw root.error("backend", "every backend is draining; allowed: at least one with state = \"active\"");
         }
         // The data plane's sections are needed by `run` only: replay and check work without them.
         final Dataplane dataplane = root.has("dataplane") || root.has("port") || root.has("worker")
@@ -209,7 +234,28 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
             }
         }
         return new ProxyConfig(root.file(), cookie, tcp, List.copyOf(vips), encap, List.copyOf(backends),
-            (int) size, dataplane);
+            (int) size, dataplane, new Changes(chain, drainLimit, health));
+    }
+
+    private static Health health(final TomlTable h, final boolean present) throws ConfigException {
+        h.allowOnly("type", "port", "path", "interval_ms", "timeout_ms", "rise", "fall");
+        if (!present) {
+            return null;
+        }
+        final String type = h.string("type", "tcp", "\"tcp\" (a connect) or \"http\" (a GET answered 2xx or 3xx)");
+        if (!type.equals("tcp") && !type.equals("http")) {
+            throw h.error("type", "'" + type + "' is not allowed; allowed: \"tcp\" (a connect) or \"http\" (a GET "
+                + "answered 2xx or 3xx)");
+        }
+        final int port = (int) h.integer("port", null, 1, 65535);
+        final String path = h.string("path", "/", "an absolute HTTP path, e.g. \"/health\"");
+        if (!path.startsWith("/") || path.chars().anyMatch(c -> c <= ' ' || c >= 127)) {
+            throw h.error("path", "'" + path + "' is not allowed; allowed: an absolute HTTP path, e.g. \"/health\"");
+        }
+        final long interval = h.integer("interval_ms", 1000L, 100, 3_600_000);
+        final long timeout = h.integer("timeout_ms", Math.min(1000L, interval), 10, interval);
+        return new Health(type.equals("http"), port, path, interval, timeout, (int) h.integer("rise", 2L, 1, 100),
+            (int) h.integer("fall", 3L, 1, 100));
     }
 
     private static int[] mssTable(final TomlTable table, final String key, final int[] fallback, final int min)
@@ -318,7 +364,7 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
             out.append("backend               ").append(backend.address()).append(" via ")
                 .append(backend.mac() != NO_MAC ? EthernetHeader.format(backend.mac())
                     : backend.nextHop() != null ? backend.nextHop() + " (resolved)" : "the host's route (resolved)")
-                .append('\n');
+                .append(backend.draining() ? ", draining" : "").append('\n');
         }
         out.append("maglev.table_size     ").append(maglevTableSize).append('\n');
         if (dataplane != null) {

@@ -38,6 +38,9 @@ public final class ControlAgent implements Agent {
     /** Next-hop MACs resolved while running, by backend address (null: none are resolved); and news of a change. */
     private volatile java.util.Map<String, Long> resolvedMacs;
     private volatile boolean macsChanged;
+    /** Builds the next table without re-reading the file (a backend's health changed); null: none. */
+    private java.util.function.Supplier<BackendTable> rebuildSource;
+    private volatile boolean rebuildRequested;
     /** Per worker: a snapshot its full queue could not take yet (a newer one replaces it). */
     private final SaltSnapshot[] pending;
 
@@ -84,6 +87,17 @@ public final class ControlAgent implements Agent {
         macsChanged = true;
     }
 
+    /** How to build the next table when {@link #requestRebuild} is called (before the agent starts). */
+    public ControlAgent rebuildWith(final java.util.function.Supplier<BackendTable> source) {
+        this.rebuildSource = source;
+        return this;
+    }
+
+    /** Asks for the next table from the same configuration (any thread; e.g. a backend's health changed). */
+    public void requestRebuild() {
+        rebuildRequested = true;
+    }
+
     /** Asks for the backends to be rebuilt from the configuration (any thread; e.g. on SIGHUP). */
     public void requestReload() {
         reloadRequested = true;
@@ -104,6 +118,15 @@ public final class ControlAgent implements Agent {
                 base = table;
                 java.util.Arrays.fill(pendingBackends, resolve(table));
                 reloads++;
+                work++;
+            }
+        }
+        if (rebuildRequested && rebuildSource != null) {
+            rebuildRequested = false;
+            final BackendTable table = rebuildSource.get();
+            if (table != null) {
+                base = table;
+                java.util.Arrays.fill(pendingBackends, resolve(table));
                 work++;
             }
         }

@@ -49,6 +49,7 @@ public final class DataPlane implements AutoCloseable {
     private final Map<String, Integer> hostPorts = new LinkedHashMap<>();
     private final List<ExceptionAgent> exceptionAgents = new ArrayList<>();
     private HostAgent hostAgent;
+    private HealthChecker health;
     private static final int HOST_RING_CAPACITY = 1024;
     private LongSupplier clockMillis = System::currentTimeMillis;
     private boolean closed;
@@ -118,10 +119,12 @@ public final class DataPlane implements AutoCloseable {
         }
 
         final SaltSchedule schedule = keys.saltSchedule(config);
-        final BackendTable backends = BackendTable.of(config, keys);
+        final BackendDirector director = new BackendDirector(config, keys.authKey(), clockMillis, System.out);
+        final BackendTable backends = director.initial();
         final SaltSnapshot initial = schedule.snapshotAt(clockMillis.getAsLong());
         stats = StatsFile.create(dp.statsFile(), dp.workers().size() * (EngineCounters.COUNT + 2)
-            + portIds.size() * PortStatsAgent.countersPerPort() + hostPorts.size() * ExceptionAgent.COUNTERS.length);
+            + portIds.size() * PortStatsAgent.countersPerPort() + hostPorts.size() * ExceptionAgent.COUNTERS.length
+            + 256);
         final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> queues = new ArrayList<>();
         final List<OneToOneConcurrentArrayQueue<BackendTable>> backendQueues = new ArrayList<>();
         for (int i = 0; i < dp.workers().size(); i++) {
@@ -140,7 +143,9 @@ public final class DataPlane implements AutoCloseable {
                 portIds.get(w.backendPort()), backendTx[i], engine, clockMillis, arena).salts(queue).backends(backendQueue).counters(stats).pinTo(w.core()));
         }
         control = new ControlAgent(schedule, clockMillis, queues, backendQueues,
-            () -> reloadBackends(config.file(), config, keys.authKey())).initialBackends(backends);
+            () -> director.reload(config.file(), control.baseBackends())).initialBackends(backends)
+            .rebuildWith(() -> director.build(control.baseBackends(), "health"));
+        health = new HealthChecker(director, control::requestRebuild, stats, System.out);
         wireHostPaths(dp);
         if (!hostPorts.isEmpty()) {
             hostAgent = new HostAgent(dp, config.vips(), control, this::unhealthy, System.out);
@@ -161,6 +166,7 @@ public final class DataPlane implements AutoCloseable {
             runners.add(startRunner(new AgentRunner(new SleepingMillisIdleStrategy(50), DataPlane::fail, null,
                 hostAgent)));
         }
+        health.start();
         // The control thread also copies the ports' own counters out; both are mostly asleep.
         final Agent controlThread = new CompositeAgent(new PinnedAgent(control, dp.controlCore()),
             new PortStatsAgent(portIds, stats));
@@ -275,34 +281,6 @@ public final class DataPlane implements AutoCloseable {
         }
     }
 
-    /**
-     * Re-reads the configuration for a new backend set. Only [[backend]] (and encap.next_hop_mac) may change while
-     * running; anything else is reported and needs a restart.
-     */
-    private static BackendTable reloadBackends(final java.nio.file.Path file, final ProxyConfig running,
-                                               final byte[] authKey) {
-        try {
-            final ProxyConfig fresh = ProxyConfig.load(file);
-            if (!fresh.vips().toString().equals(running.vips().toString())
-                || !fresh.encap().equals(running.encap()) && !sameButNextHop(fresh.encap(), running.encap())) {
-                System.err.println("synproxy: reload: only [[backend]] and encap.next_hop_mac change while running; "
-                    + "restart for the other changes");
-            }
-            final BackendTable table = new BackendTable(fresh.backends(), running.encap(), fresh.maglevTableSize(),
-                authKey);
-            System.out.println("synproxy: reload: " + table.size() + " backend(s)");
-            return table;
-        } catch (final io.synproxy.config.ConfigException e) {
-            System.err.println("synproxy: reload refused, backends unchanged: " + e.getMessage());
-            return null;
-        }
-    }
-
-    private static boolean sameButNextHop(final ProxyConfig.Encap a, final ProxyConfig.Encap b) {
-        return java.util.Objects.equals(a.sourceV4(), b.sourceV4()) && java.util.Objects.equals(a.sourceV6(),
-            b.sourceV6()) && a.port() == b.port() && a.backendMtu() == b.backendMtu();
-    }
-
     private static int portByName(final Dataplane.Port port) {
         try (Arena a = Arena.ofConfined()) {
             final int id = Shim.portByName(a.allocateFrom(port.dpdkName()));
@@ -361,6 +339,7 @@ public final class DataPlane implements AutoCloseable {
             return;
         }
         closed = true;
+        CloseHelper.close(health);
         CloseHelper.closeAll(runners);
         final List<Integer> allPorts = new ArrayList<>(portIds.values());
         allPorts.addAll(hostPorts.values());

@@ -69,7 +69,7 @@ public final class StatsFile implements AutoCloseable {
         return new StatsFile(mapped, manager);
     }
 
-    public AtomicCounter newCounter(final String label) {
+    public synchronized AtomicCounter newCounter(final String label) {
         return manager.newCounter(label);
     }
 

@@ -34,10 +34,12 @@ public final class EngineCounters {
     public static final int TO_HOST_CONTROL = 11;
     /** Other frames handed to the host's kernel (rate limited by the exception path). */
     public static final int TO_HOST_OTHER = 12;
-    private static final int DROP_BASE = 13;
+    /** Encapsulated naming the flow's previous owner (its Maglev slot changed hands): daisy chaining. */
+    public static final int CHAINED = 13;
+    private static final int DROP_BASE = 14;
     private static final String[] NAMES = {"rx-frames", "syn-ack-sent", "ack-valid", "ack-not-validated",
         "other-forwarded", "encapsulated", "dropped", "neighbour-replies", "syn-data-ignored", "icmp-forwarded",
-        "syn-ack-stale-salt", "to-host-control", "to-host-other"};
+        "syn-ack-stale-salt", "to-host-control", "to-host-other", "chained"};
 
     /** Number of counters: the fixed ones, then one per {@link DropReason}. */
     public static final int COUNT = DROP_BASE + DropReason.values().length;

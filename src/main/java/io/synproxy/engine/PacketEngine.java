@@ -73,6 +73,13 @@ public final class PacketEngine {
 
     private final NeighbourResponder neighbours;
     private final PathMtu pathMtu;
+    private final ChainedHeader chain = new ChainedHeader();
+    /** What {@link #encapsulate} carries: a validated handshake, other TCP (may be chained), an ICMP error. */
+    private static final int HANDSHAKE = 0;
+    private static final int TCP = 1;
+    private static final int ICMP = 2;
+    /** The wall clock of the current burst (ms): when a previous owner stops being named. */
+    private long burstMillis;
     /** The exception path's stage, when the receiving port has a host interface; else null. */
     private HostPath host;
 
@@ -178,6 +185,7 @@ public final class PacketEngine {
     public int process(final MemorySegment memory, final MemorySegment descriptors, final int count,
                        final long nowMillis) {
         verdicts = 0;
+        burstMillis = nowMillis;
         for (int start = 0; start < count; start += MAX_PENDING) {
             final int end = Math.min(count, start + MAX_PENDING);
             for (int i = start; i < end; i++) {
@@ -279,7 +287,7 @@ public final class PacketEngine {
             counters.increment(valid ? EngineCounters.ACKS_VALID : EngineCounters.ACKS_NOT_VALIDATED);
             final int mss = valid ? mssTable[SynCookie.mssIndex(lanes.cookie[p])] : 0;
             final int reason = encapsulate(mem, descriptors, lanes.index[p], lanes.frame[p], lanes.ip[p], lanes.v6,
-                lanes.ipLength[p], lanes.tcp[p], lanes.flowHash[p], valid, issued, mss);
+                lanes.ipLength[p], lanes.tcp[p], lanes.flowHash[p], valid ? HANDSHAKE : TCP, issued, mss);
             if (reason != DropReason.NONE.ordinal()) {
                 drop(descriptors, lanes.index[p], reason);
             }
@@ -356,7 +364,8 @@ public final class PacketEngine {
             return reason;
         }
         counters.increment(EngineCounters.ICMP_FORWARDED);
-        return encapsulateUnmarked(mem, descriptors, index, frame, ip, false, totalLength, ip + ihl, pathMtu.flow);
+        return encapsulateUnmarked(mem, descriptors, index, frame, ip, false, totalLength, ip + ihl, pathMtu.flow,
+            ICMP);
     }
 
     /** An ICMPv6 "packet too big" for a VIP flow: to the flow's backend, unmarked. */
@@ -367,7 +376,7 @@ public final class PacketEngine {
             return reason;
         }
         counters.increment(EngineCounters.ICMP_FORWARDED);
-        return encapsulateUnmarked(mem, descriptors, index, frame, ip, true, packetLength, icmp, pathMtu.flow);
+        return encapsulateUnmarked(mem, descriptors, index, frame, ip, true, packetLength, icmp, pathMtu.flow, ICMP);
     }
 
     /** Sends a neighbour reply back, or returns the responder's drop reason. */
@@ -457,7 +466,7 @@ public final class PacketEngine {
             if (!keys.accepts(bits)) {
                 // An epoch bit naming an expired salt: no hash can validate it.
                 counters.increment(EngineCounters.ACKS_NOT_VALIDATED);
-                return encapsulateUnmarked(mem, descriptors, index, frame, ip, false, totalLength, tcp, flow);
+                return encapsulateUnmarked(mem, descriptors, index, frame, ip, false, totalLength, tcp, flow, TCP);
             }
             // Checked with the rest of the burst's ACKs, hashed together: see finishAcks.
             final boolean timestamps = ackTimestamps(mem, tcp, tcpLength);
@@ -477,7 +486,7 @@ public final class PacketEngine {
             return DropReason.NO_ACK.ordinal();
         }
         counters.increment(EngineCounters.OTHER_FORWARDED);
-        return encapsulateUnmarked(mem, descriptors, index, frame, ip, false, totalLength, tcp, flow);
+        return encapsulateUnmarked(mem, descriptors, index, frame, ip, false, totalLength, tcp, flow, TCP);
     }
 
     /**
@@ -653,7 +662,7 @@ public final class PacketEngine {
             final int bits = cookie & SynCookie.OPTION_MASK;
             if (!keys.accepts(bits)) {
                 counters.increment(EngineCounters.ACKS_NOT_VALIDATED);
-                return encapsulateUnmarked(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow);
+                return encapsulateUnmarked(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow, TCP);
             }
             // Checked with the rest of the burst's IPv6 ACKs, hashed together: see finishAcks.
             final boolean timestamps = ackTimestamps(mem, tcp, tcpLength);
@@ -672,7 +681,7 @@ public final class PacketEngine {
             return DropReason.NO_ACK.ordinal();
         }
         counters.increment(EngineCounters.OTHER_FORWARDED);
-        return encapsulateUnmarked(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow);
+        return encapsulateUnmarked(mem, descriptors, index, frame, ip, true, packetLength, tcp, flow, TCP);
     }
 
     /**
@@ -810,8 +819,8 @@ public final class PacketEngine {
     /** {@link #encapsulate} for everything but a validated handshake ACK: no mark, no epoch, no MSS. */
     private int encapsulateUnmarked(final MemorySegment mem, final MemorySegment descriptors, final int index,
                                     final long frame, final long ip, final boolean innerV6, final int innerLength,
-                                    final long transport, final long flow) {
-        return encapsulate(mem, descriptors, index, frame, ip, innerV6, innerLength, transport, flow, false, 0, 0);
+                                    final long transport, final long flow, final int kind) {
+        return encapsulate(mem, descriptors, index, frame, ip, innerV6, innerLength, transport, flow, kind, 0, 0);
     }
 
     /**
@@ -825,19 +834,25 @@ public final class PacketEngine {
      */
     private int encapsulate(final MemorySegment mem, final MemorySegment descriptors, final int index,
                             final long frame, final long ip, final boolean innerV6, final int innerLength,
-                            final long transport, final long flow, final boolean handshake, final long epoch,
+                            final long transport, final long flow, final int kind, final long epoch,
                             final int mss) {
         final BackendTable table = backends;
-        if (table.size() == 0) {
+        if (table.isEmpty()) {
             return DropReason.NO_BACKEND.ordinal();
         }
+        final boolean handshake = kind == HANDSHAKE;
         final int backend = table.lookup(flow, innerV6);
         final long nextHopMac = table.nextHopMac(backend);
         if (nextHopMac < 0) {
             return DropReason.NEXT_HOP_UNRESOLVED.ordinal();
         }
         final boolean outerV6 = table.isV6(backend);
-        final int outerLength = outerV6 ? OUTER_V6 : OUTER_V4;
+        // A slot that changed hands names its previous owner on established traffic (never on a handshake: a new
+        // connection belongs to the new owner), so the new owner can hand over what it has no socket for.
+        final int previous = kind == TCP ? table.previousOwner(flow, innerV6, burstMillis) : BackendTable.NONE;
+        final boolean chained = previous != BackendTable.NONE && table.isV6(previous) == outerV6;
+        final int headerLength = chained ? EncapHeader.CHAINED_LENGTH : EncapHeader.LENGTH;
+        final int outerLength = (outerV6 ? OUTER_V6 : OUTER_V4) + headerLength - EncapHeader.LENGTH;
         final long start = ip - outerLength;
         if (start < frame - FrameDescriptors.headroom(descriptors, index)) {
             return DropReason.NO_ROOM.ordinal();
@@ -848,13 +863,16 @@ public final class PacketEngine {
         final int firstWord = EncapHeader.firstWord(innerV6 ? EncapHeader.PROTOCOL_IPV6 : EncapHeader.PROTOCOL_IPV4,
             handshake ? EncapHeader.handshakeFlags(epoch, Math.max(windowScale, 0)) : EncapHeader.unmarkedFlags());
         final int secondWord = EncapHeader.secondWord(mss);
-        final long header = start + outerLength - EncapHeader.LENGTH;
-        final long authenticatorAt = header + EncapHeader.AUTHENTICATOR_OFFSET;
+        final long header = start + outerLength - headerLength;
+        // The batched authenticator: this backend's for a plain header, the previous owner's (A2) for a chained one;
+        // both over the plain header's message.
+        final long authenticatorAt = header + (chained ? EncapHeader.PREVIOUS_AUTHENTICATOR_OFFSET
+            : EncapHeader.AUTHENTICATOR_OFFSET);
         final long m0 = EncapHeader.firstBlock(firstWord, secondWord);
         final long transportHead = mem.get(LE64, transport);
         final long last = EncapHeader.lastBlock(mem.get(LE32, transport + 8), innerV6);
-        final long k0 = table.authK0(backend);
-        final long k1 = table.authK1(backend);
+        final long k0 = table.authK0(chained ? previous : backend);
+        final long k1 = table.authK1(chained ? previous : backend);
         if (innerV6) {
             authenticatorsV6.addV6(authenticatorAt, k0, k1, m0, mem.get(LE64, ip + 8), mem.get(LE64, ip + 16),
                 mem.get(LE64, ip + 24), mem.get(LE64, ip + 32), transportHead, last);
@@ -863,7 +881,7 @@ public final class PacketEngine {
                 transportHead, last);
         }
 
-        final int udpLength = UdpHeader.LENGTH + EncapHeader.LENGTH + innerLength;
+        final int udpLength = UdpHeader.LENGTH + headerLength + innerLength;
         final long outerIp = start + EthernetHeader.LENGTH;
         final long udp;
         if (outerV6) {
@@ -881,7 +899,17 @@ public final class PacketEngine {
         }
         // Ephemeral-range source port from the flow hash: backend NICs spread flows over queues by it.
         UdpHeader.write(mem, udp, 0xc000 | (int) (flow >>> 50), encapPort, udpLength);
-        EncapHeader.write(mem, header, firstWord, secondWord, 0);
+        if (chained) {
+            final int chainedFirst = EncapHeader.chainedFirstWord(innerV6 ? EncapHeader.PROTOCOL_IPV6
+                : EncapHeader.PROTOCOL_IPV4);
+            EncapHeader.write(mem, header, chainedFirst, EncapHeader.FLAG_PREVIOUS, 0);
+            ChainedHeader.writePrevious(mem, header, table, previous);
+            mem.set(U64, header + EncapHeader.AUTHENTICATOR_OFFSET, chain.receiverAuthenticator(mem, header, ip,
+                innerV6, transport, table.authK0(backend), table.authK1(backend)));
+            counters.increment(EngineCounters.CHAINED);
+        } else {
+            EncapHeader.write(mem, header, firstWord, secondWord, 0);
+        }
 
         counters.increment(EngineCounters.ENCAPSULATED);
         verdicts |= 1 << Verdict.TX_BACKEND;

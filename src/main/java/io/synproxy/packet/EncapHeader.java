@@ -59,6 +59,14 @@ public final class EncapHeader {
     public static final int LENGTH = 16;
     /** Version 0, C 0, Hlen 3: the first byte. */
     public static final int FIRST_BYTE = 0x03;
+    /** Hlen 9: a chained header, naming the flow's previous owner (see {@code io.synproxy.engine.ChainedHeader}). */
+    public static final int FIRST_BYTE_CHAINED = 0x09;
+    /** A chained header's length: the plain 16 bytes, the previous owner's authenticator and its address. */
+    public static final int CHAINED_LENGTH = 40;
+    /** In word 1's low half: a previous owner follows (chained header). */
+    public static final int FLAG_PREVIOUS = 0x8000;
+    public static final int PREVIOUS_AUTHENTICATOR_OFFSET = 16;
+    public static final int PREVIOUS_ADDRESS_OFFSET = 24;
     public static final int PROTOCOL_IPV4 = 4;
     public static final int PROTOCOL_IPV6 = 41;
     public static final int FLAG_HANDSHAKE = 0x8000;
@@ -89,6 +97,11 @@ public final class EncapHeader {
     /** The header's first word: constant layout, inner protocol and flags. */
     public static int firstWord(final int innerProtocol, final int flags) {
         return (FIRST_BYTE << 24) | (innerProtocol << 16) | flags;
+    }
+
+    /** A chained header's first word: Hlen 9, the inner protocol, unmarked. */
+    public static int chainedFirstWord(final int innerProtocol) {
+        return (FIRST_BYTE_CHAINED << 24) | (innerProtocol << 16) | unmarkedFlags();
     }
 
     /** The header's second word: the client's MSS, then the reserved half. */

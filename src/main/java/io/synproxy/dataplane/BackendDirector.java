@@ -1,0 +1,104 @@
+package io.synproxy.dataplane;
+
+import io.synproxy.config.ConfigException;
+import io.synproxy.config.ProxyConfig;
+import io.synproxy.engine.BackendTable;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * Which backends own Maglev slots: the configured ones (reloaded on SIGHUP), less the draining ones and those failing
+ * their health check. Each change builds the next table from the one in force, so the slots that changed hands name
+ * their previous owner (daisy chaining, {@link BackendTable}). Used by the control thread (builds) and the health
+ * checker (marks); it never runs on a worker.
+ */
+public final class BackendDirector {
+    private volatile ProxyConfig config;
+    private final byte[] authKey;
+    private final LongSupplier clockMillis;
+    private final PrintStream log;
+    private final Set<String> unhealthy = ConcurrentHashMap.newKeySet();
+
+    public BackendDirector(final ProxyConfig config, final byte[] authKey, final LongSupplier clockMillis,
+                           final PrintStream log) {
+        this.config = config;
+        this.authKey = authKey.clone();
+        this.clockMillis = clockMillis;
+        this.log = log;
+    }
+
+    /** The configuration whose backends are in force. */
+    public ProxyConfig config() {
+        return config;
+    }
+
+    /** The first table: every active backend a member (health checks start optimistic: rise applies to failures). */
+    public BackendTable initial() {
+        return BackendTable.next(null, config.backends(), unhealthy, config.encap(), config.maglevTableSize(),
+            authKey, clockMillis.getAsLong(), 0, 0);
+    }
+
+    /** The table after a change from {@code before}: the configured backends less the unhealthy and the draining. */
+    public BackendTable build(final BackendTable before, final String why) {
+        final ProxyConfig c = config;
+        final long now = clockMillis.getAsLong();
+        final BackendTable table = BackendTable.next(before, c.backends(), Set.copyOf(unhealthy), c.encap(),
+            c.maglevTableSize(), authKey, now, c.changes().chainSeconds() * 1000,
+            c.changes().drainLimitSeconds() * 1000);
+        final int[] chained = table.chainedSlots(now);
+        final StringBuilder previous = new StringBuilder();
+        for (int i = 0; i < table.size(); i++) {
+            if (chained[i] > 0) {
+                previous.append(previous.isEmpty() ? "" : ", ").append(table.address(i)).append(' ')
+                    .append(chained[i]);
+            }
+        }
+        log.println("backends: " + why + ": " + table.members() + " of " + table.size() + " own slots; "
+            + table.movedSlots() + " slots changed hands" + (previous.isEmpty() ? ""
+            : "; previous owners named (slots): " + previous));
+        return table;
+    }
+
+    /**
+     * Re-reads the file: only the backends and their settings ([[backend]], [maglev] chain and drain limits) change
+     * while running; anything else is reported and waits for a restart. Returns the next table, or null (the running
+     * one stays) when the file is invalid.
+     */
+    public BackendTable reload(final Path file, final BackendTable before) {
+        final ProxyConfig fresh;
+        try {
+            fresh = ProxyConfig.load(file);
+        } catch (final ConfigException e) {
+            log.println("synproxy: reload refused, backends unchanged: " + e.getMessage());
+            return null;
+        }
+        final ProxyConfig running = config;
+        if (!fresh.vips().toString().equals(running.vips().toString())
+            || !java.util.Objects.equals(fresh.encap().sourceV4(), running.encap().sourceV4())
+            || !java.util.Objects.equals(fresh.encap().sourceV6(), running.encap().sourceV6())
+            || fresh.encap().port() != running.encap().port()
+            || fresh.encap().backendMtu() != running.encap().backendMtu()) {
+            log.println("synproxy: reload: only [[backend]], the next hops and [maglev] change while running; "
+                + "restart for the other changes");
+        }
+        if (fresh.maglevTableSize() != running.maglevTableSize()) {
+            log.println("synproxy: reload: a new maglev.table_size moves every flow: no previous owners are named");
+        }
+        config = new ProxyConfig(running.file(), running.cookie(), running.tcp(), running.vips(), running.encap(),
+            fresh.backends(), fresh.maglevTableSize(), running.dataplane(), fresh.changes());
+        unhealthy.retainAll(fresh.backends().stream().map(b -> b.address().text()).toList());
+        return build(before, "reload");
+    }
+
+    /** Marks a backend's health; true when that changes the members (a rebuild is due). */
+    public boolean setHealthy(final String address, final boolean healthy) {
+        return healthy ? unhealthy.remove(address) : unhealthy.add(address);
+    }
+
+    public boolean isHealthy(final String address) {
+        return !unhealthy.contains(address);
+    }
+}
