@@ -71,6 +71,21 @@ ip -n "$ns" link set lo up
 for a in 198.51.100.10/32 192.0.2.1/32 192.0.2.254/32; do ip -n "$ns" addr add "$a" dev lo; done
 for a in 2001:db8:100::10/128 2001:db8:2::1/128 2001:db8:2::fe/128; do ip -n "$ns" addr add "$a" dev lo nodad; done
 ip netns exec "$ns" sysctl -qw net.ipv4.tcp_syncookies=1
+# The hand-over's way out (native/bpf/handover.h): previous owners behind veth p0, the runs' ingress interface,
+# forwarding on for it alone (bpf_fib_lookup answers only then); routes and permanent neighbour entries, so the
+# FIB lookup's answer is known: 10.30.0.5 and 2001:db8:300::5 on the link, 10.40.0.5 via the gateway 10.30.0.254,
+# 10.30.0.6 on the link without a neighbour entry, 10.99.0.5 and 2001:db8:999::5 without a route.
+ip -n "$ns" link add p0 type veth peer name p1
+ip -n "$ns" link set p0 address 02:00:00:00:00:0a
+ip -n "$ns" link set p0 up
+ip -n "$ns" link set p1 up
+ip -n "$ns" addr add 10.30.0.1/24 dev p0
+ip -n "$ns" addr add 2001:db8:300::1/64 dev p0 nodad
+ip -n "$ns" neigh add 10.30.0.5 lladdr 02:00:00:00:00:0c dev p0 nud permanent
+ip -n "$ns" neigh add 10.30.0.254 lladdr 02:00:00:00:00:0d dev p0 nud permanent
+ip -n "$ns" neigh add 2001:db8:300::5 lladdr 02:00:00:00:00:0e dev p0 nud permanent
+ip -n "$ns" route add 10.40.0.5/32 via 10.30.0.254 dev p0
+ip netns exec "$ns" sysctl -qw net.ipv4.conf.p0.forwarding=1 net.ipv6.conf.p0.forwarding=1
 
 echo "golden cases and mutation fuzz ($frames frames, seed $seed), in network namespace $ns"
 ip netns exec "$ns" /usr/bin/python3 "$here/native/bpf/test/bpf_test.py" run --runner "$runner" --obj "$obj" \
