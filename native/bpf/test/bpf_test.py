@@ -7,8 +7,8 @@ established connection, a TIME_WAIT entry), then runs the C runner over the case
 Runs inside the test's network namespace (scripts/bpf-test.sh makes it, with the addresses below on lo):
     bpf_test.py run --runner RUNNER --obj OBJ --work DIR [--frames N] [--seed S]
     bpf_test.py ingress --key KEYFILE --dev t1 --backend-dev t0   real handshakes through the program on t0
-    bpf_test.py ingress-handover --key KEYFILE --dev t1 --backend-dev t0 --peer-netns NS --peer-dev b0
-                                              a chained packet handed over from t0's program to another backend's
+    bpf_test.py ingress-handover --key KEYFILE --dev t1 --backend-dev t0 --link-dev a0 --peer-netns NS
+                                 --peer-mac MAC   a chained packet handed over from t0's program to another backend
     bpf_test.py derive KEYFILE ADDRESS        prints K_b (hex) for a key file and a backend address
 Prints one line per check ("  ok    NAME" / "  FAIL  NAME"); exits 1 on any failure.
 """
@@ -1042,6 +1042,80 @@ def ingress_timewait(args):
     return 0 if checks["failed"] == 0 else 1
 
 
+def enter_netns(fd):
+    """This thread into the network namespace fd refers to (setns); sockets made meanwhile stay in theirs."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
+        raise OSError(ctypes.get_errno(), "setns")
+
+
+def ingress_handover(args):
+    """A hand-over between two backends through real tc ingress hooks: backend B (its own namespace, program on b0,
+    reached over veth a0 / b0) holds the flow's socket, made by a marked ACK sent to it directly; then the proxy
+    (played here) sends the client's data to backend A (this namespace, program on t0) naming B as the previous
+    owner. A has no socket for the flow: its program must hand the packet over (FIB lookup, redirect out of a0),
+    and B's program must take it (A2 under B's key) and give the data to B's socket. bpf-test.sh checks the
+    counters of both after."""
+    keys = Keys(bytes.fromhex(open(args.key, encoding="ascii").read().strip()))
+
+    def mac_of(dev):
+        return bytes.fromhex(open("/sys/class/net/%s/address" % dev).read().strip().replace(":", ""))
+
+    to_a = mac_of(args.backend_dev) + mac_of(args.dev)  # t1 -> t0
+    to_b = bytes.fromhex(args.peer_mac.replace(":", "")) + mac_of(args.link_dev)  # a0 -> b0
+    raw_a, raw_b = socket.socket(socket.AF_PACKET, socket.SOCK_RAW), socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    raw_a.bind((args.dev, 0))
+    raw_b.bind((args.link_dev, 0))
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    peer = os.open("/var/run/netns/%s" % args.peer_netns, os.O_RDONLY)
+    listeners = {}
+    enter_netns(peer)
+    try:
+        for family, vip in ((socket.AF_INET, VIP4), (socket.AF_INET6, VIP6)):
+            listener = socket.socket(family, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((vip, 8082))
+            listener.listen(16)
+            listener.settimeout(2)
+            listeners[family] = listener
+    finally:
+        enter_netns(home)
+        os.close(home)
+        os.close(peer)
+    epoch = int(time.time() * 1000) // 60000  # backend.sh's default period
+    cookie = 0x22222200 | 0x10 | 7
+    for label, family, client, outer_v6, b_address, sport in (
+            ("v4", socket.AF_INET, CLIENT4_REAL, False, BACKEND_B4, 47001),
+            ("v6", socket.AF_INET6, CLIENT6_REAL, True, BACKEND_B6, 47002)):
+        v6 = family == socket.AF_INET6
+        vip = VIP6 if v6 else VIP4
+        ip = IPv6(src=client, dst=vip, hlim=64) if v6 else IP(src=client, dst=vip, ttl=64)
+        ack = ip / TCP(sport=sport, dport=8082, seq=9001, ack=cookie + 1, flags="A", window=1000)
+        raw_b.send(to_b + encap(keys, ack, outer_v6, marked=True, epoch=epoch, wscale=7, mss=1400,
+                                dst=b_address)[12:])
+        try:
+            conn, peer = listeners[family].accept()
+        except socket.timeout:
+            check(False, "ingress handover %s: backend B has the flow's socket (a marked ACK sent to it)" % label,
+                  "nothing to accept")
+            continue
+        check(peer[1] == sport, "ingress handover %s: backend B has the flow's socket (a marked ACK sent to it)"
+              % label, str(peer))
+        data = ip / TCP(sport=sport, dport=8082, seq=9001, ack=cookie + 1, flags="PA", window=1000) / \
+            Raw(b"handed over by A")
+        raw_a.send(to_a + chained(keys, data, outer_v6, b_address)[12:])
+        conn.settimeout(2)
+        try:
+            got = conn.recv(100)
+        except socket.timeout:
+            got = b""
+        check(got == b"handed over by A", "ingress handover %s: a chained packet to backend A naming B reaches B's "
+              "socket (A: no socket, FIB lookup, redirect out of a0; B: A2 under its key)" % label, repr(got))
+        conn.close()
+    return 0 if checks["failed"] == 0 else 1
+
+
 def derive(args):
     text = open(args.keyfile, encoding="ascii").read().strip()
     print(backend_key(bytes.fromhex(text), args.address).hex())
@@ -1065,12 +1139,19 @@ def main():
     t.add_argument("--key", required=True)
     t.add_argument("--dev", required=True)
     t.add_argument("--backend-dev", required=True)
+    h = sub.add_parser("ingress-handover")
+    h.add_argument("--key", required=True)
+    h.add_argument("--dev", required=True)
+    h.add_argument("--backend-dev", required=True)
+    h.add_argument("--link-dev", required=True)
+    h.add_argument("--peer-netns", required=True)
+    h.add_argument("--peer-mac", required=True)
     d = sub.add_parser("derive")
     d.add_argument("keyfile")
     d.add_argument("address")
     args = parser.parse_args()
     sys.exit({"run": run, "ingress": ingress, "ingress-timewait": ingress_timewait,
-              "derive": derive}[args.command](args))
+              "ingress-handover": ingress_handover, "derive": derive}[args.command](args))
 
 
 if __name__ == "__main__":
