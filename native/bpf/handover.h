@@ -154,9 +154,10 @@ static __always_inline __u32 sp_handover(struct __sk_buff *skb, bool v6)
     if (bpf_fib_lookup(skb, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
         return SP_HANDOVER_FAILED;
     /* BPF_ADJ_ROOM_NET takes the 24 bytes right after the fixed outer IP header: the UDP header and our header's
-     * first 16 bytes. A2 and the previous owner's address stay in front of the inner packet, and the store below
-     * overwrites them, with the outer IP header, with UDP and the plain header. BPF_F_RECOMPUTE_CSUM keeps a
-     * CHECKSUM_COMPLETE sum right (it covers from the network header on); the Ethernet addresses lie outside it. */
+     * first 16 bytes. Left in front of the inner packet: the outer IP header, then A2 and the previous owner's
+     * address (24 bytes); one store rewrites all of it as outer IP, UDP and the plain header. BPF_F_RECOMPUTE_CSUM
+     * keeps a CHECKSUM_COMPLETE sum right (it covers from the network header on); the Ethernet addresses lie
+     * outside it. */
     if (bpf_skb_adjust_room(skb, -SP_ENCAP_EXTENSION, BPF_ADJ_ROOM_NET, 0) < 0)
         return SP_HANDOVER_FAILED;
     long stored = v6 ? bpf_skb_store_bytes(skb, SP_HANDOVER_ETH_HLEN, out, SP_HANDOVER_OUT_V6,
