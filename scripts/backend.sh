@@ -32,6 +32,13 @@
 #   rcv_nxt, or a newer TSval). Keep net.ipv4.tcp_rfc1337=0 (the default) on backends: with 1 the kernel ignores
 #   that RST, and the new connection waits out TIME_WAIT (its ACK dropped, counted timewait-refused) as it did
 #   before. The copy carries skb->mark 0x53505254 back through ingress; the program clears it.
+# Hand-over (native/bpf/handover.h): after a change of the backend set a proxy may name a flow's previous owner in
+#   an unmarked packet (the chained header, native/bpf/encap.h). If no socket here owns the flow, the program
+#   rewrites the packet into the plain header the previous owner accepts and sends it there itself: next hop from
+#   the kernel's routes and neighbour table (bpf_fib_lookup from DEV), out by bpf_redirect (counters handed-over,
+#   handover-refused, handover-failed). The lookup answers only with forwarding enabled on DEV
+#   (net.ipv4.conf.DEV.forwarding=1, net.ipv6.conf.DEV.forwarding=1; attach warns when it is off) and only for a
+#   next hop whose neighbour entry is resolved (the packet is dropped, not queued, while it is not).
 # The program and its maps are pinned under /sys/fs/bpf/synproxy/NAME (default NAME: NS-DEV or DEV).
 # SYNPROXY_BPF_OUT: where the program is built (default: target/bpf in the checkout).
 set -euo pipefail
@@ -42,7 +49,8 @@ die() { echo "backend.sh: $*" >&2; exit 2; }
 counter_names="not-ours not-encapsulated outer-options outer-fragment unknown-proxy no-key malformed bad-version
 bad-auth stale-epoch ce-not-ect mixed-family decap-failed icmp-passed handshake-assigned handshake-existing
 handshake-over-timewait timewait-refused
-timewait-retry-failed handshake-no-listener handshake-refused forwarded no-socket"
+timewait-retry-failed handshake-no-listener handshake-refused forwarded no-socket handed-over handover-refused
+handover-failed"
 
 [ $# -ge 2 ] || die "usage: backend.sh attach|status|detach DEV [options] (see the top of this file)"
 action=$1 dev=$2; shift 2
@@ -211,6 +219,11 @@ PY
   in_ns tc qdisc add dev "$dev" clsact 2>/dev/null || true
   in_ns tc filter replace dev "$dev" ingress pref 1 handle 1 bpf object-pinned "$pin/prog" da
   echo "attached to $dev${netns:+ in $netns}, pinned at $pin"
+  for v in ipv4 ipv6; do
+    if [ "$(in_ns sysctl -n "net.$v.conf.$dev.forwarding" 2>/dev/null)" = 0 ]; then
+      echo "backend.sh: note: net.$v.conf.$dev.forwarding is 0${netns:+ in $netns}: packets the proxies chain to a previous owner over $v are dropped (handover-failed) until it is 1" >&2
+    fi
+  done
   ;;
 status)
   [ -d "$pin" ] || die "nothing attached under $pin"

@@ -6,9 +6,12 @@
 #   - a mutation fuzz (native/bpf/test/runner.c): valid frames with random field changes, re-signed or not, each
 #     compared with a reference classifier (native/bpf/test/reference.h): exactly one counter moves, by one, the
 #     one the reference expects; a socket is never assigned without a valid authenticator;
-#   - backend.sh: key file checks, no key in any command line or environment, the maps it writes.
+#   - backend.sh: key file checks, no key in any command line or environment, the maps it writes;
+#   - real tc ingress (veth): handshakes, TIME_WAIT reuse, and a hand-over of a chained packet from one backend's
+#     program to another's (a second namespace).
 # It runs in a network namespace it creates (the VIPs on lo, with a listener, an established connection and a
-# TIME_WAIT entry for the program's socket lookups) and removes everything on exit. Run as root; needs the Debian
+# TIME_WAIT entry for the program's socket lookups; previous owners behind veth p0 for the hand-over's FIB lookup),
+# plus one for backend B, and removes everything on exit. Run as root; needs the Debian
 # packages clang llvm libbpf-dev bpftool python3-scapy gcc make pkg-config iproute2.
 #
 #   bash scripts/bpf-test.sh [--frames N] [--seed S]        (defaults: 1000000 fuzz frames, seed 1)
@@ -28,14 +31,16 @@ done
 [ "$(id -u)" = 0 ] || { echo "bpf-test.sh: run as root (it loads BPF programs and makes a network namespace)" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/synproxy-bpf-test.XXXXXX")
-ns=spx-bpf-$$
-name=spx-bpf-test-$$
+ns=spx-bpf-$$ ns_b=spx-bpf-b-$$
+name=spx-bpf-test-$$ name_b=spx-bpf-test-b-$$
 results=$work/results
 : > "$results"
 cleanup() {
   set +e
   bash "$here/scripts/backend.sh" detach t0 --netns "$ns" --name "$name" >/dev/null 2>&1
+  bash "$here/scripts/backend.sh" detach b0 --netns "$ns_b" --name "$name_b" >/dev/null 2>&1
   ip netns del "$ns" 2>/dev/null
+  ip netns del "$ns_b" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -71,6 +76,21 @@ ip -n "$ns" link set lo up
 for a in 198.51.100.10/32 192.0.2.1/32 192.0.2.254/32; do ip -n "$ns" addr add "$a" dev lo; done
 for a in 2001:db8:100::10/128 2001:db8:2::1/128 2001:db8:2::fe/128; do ip -n "$ns" addr add "$a" dev lo nodad; done
 ip netns exec "$ns" sysctl -qw net.ipv4.tcp_syncookies=1
+# The hand-over's way out (native/bpf/handover.h): previous owners behind veth p0, the runs' ingress interface,
+# forwarding on for it alone (bpf_fib_lookup answers only then); routes and permanent neighbour entries, so the
+# FIB lookup's answer is known: 10.30.0.5 and 2001:db8:300::5 on the link, 10.40.0.5 via the gateway 10.30.0.254,
+# 10.30.0.6 on the link without a neighbour entry, 10.99.0.5 and 2001:db8:999::5 without a route.
+ip -n "$ns" link add p0 type veth peer name p1
+ip -n "$ns" link set p0 address 02:00:00:00:00:0a
+ip -n "$ns" link set p0 up
+ip -n "$ns" link set p1 up
+ip -n "$ns" addr add 10.30.0.1/24 dev p0
+ip -n "$ns" addr add 2001:db8:300::1/64 dev p0 nodad
+ip -n "$ns" neigh add 10.30.0.5 lladdr 02:00:00:00:00:0c dev p0 nud permanent
+ip -n "$ns" neigh add 10.30.0.254 lladdr 02:00:00:00:00:0d dev p0 nud permanent
+ip -n "$ns" neigh add 2001:db8:300::5 lladdr 02:00:00:00:00:0e dev p0 nud permanent
+ip -n "$ns" route add 10.40.0.5/32 via 10.30.0.254 dev p0
+ip netns exec "$ns" sysctl -qw net.ipv4.conf.p0.forwarding=1 net.ipv6.conf.p0.forwarding=1
 
 echo "golden cases and mutation fuzz ($frames frames, seed $seed), in network namespace $ns"
 ip netns exec "$ns" /usr/bin/python3 "$here/native/bpf/test/bpf_test.py" run --runner "$runner" --obj "$obj" \
@@ -226,6 +246,39 @@ check "backend.sh status: handshake-assigned 9, handshake-over-timewait 3, timew
   bash -c "[ \"\$1 \$2 \$3 \$4 \$5\" = '9 3 2 7 0' ]" _ "$(counter handshake-assigned)" \
   "$(counter handshake-over-timewait)" "$(counter timewait-refused)" "$(counter forwarded)" \
   "$(counter timewait-retry-failed)"
+
+# A hand-over between two backends (native/bpf/handover.h), through real tc ingress hooks: backend B in its own
+# namespace (program on b0, VIPs on lo), reached from this one (backend A, program on t0) over veth a0 / b0. B gets
+# the flow's socket from a marked ACK sent to it directly; then data for the flow, chained to A naming B, must go
+# from A's program (no socket there) out of a0 to B's program and socket. A needs forwarding on t0 (bpf_fib_lookup
+# answers only then) and a resolved neighbour for B (here a permanent entry).
+echo "tc ingress: a hand-over from backend A (t0) to backend B (b0, namespace $ns_b)"
+ip netns add "$ns_b"
+ip -n "$ns_b" link set lo up
+ip -n "$ns" link add a0 type veth peer name b0 netns "$ns_b"
+ip -n "$ns" addr add 10.50.0.1/24 dev a0
+ip -n "$ns" addr add 2001:db8:500::1/64 dev a0 nodad
+ip -n "$ns_b" addr add 10.50.0.2/24 dev b0
+ip -n "$ns_b" addr add 2001:db8:500::2/64 dev b0 nodad
+ip -n "$ns" link set a0 up
+ip -n "$ns_b" link set b0 up
+ip -n "$ns_b" addr add 198.51.100.10/32 dev lo
+ip -n "$ns_b" addr add 2001:db8:100::10/128 dev lo nodad
+ip -n "$ns_b" route add 192.0.2.77/32 dev b0
+ip -n "$ns_b" route add 2001:db8:2::77/128 dev b0
+ip netns exec "$ns_b" sysctl -qw net.ipv4.tcp_syncookies=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.b0.rp_filter=0
+b_mac=$(ip netns exec "$ns_b" cat /sys/class/net/b0/address)
+ip -n "$ns" neigh replace 10.50.0.2 lladdr "$b_mac" dev a0 nud permanent
+ip -n "$ns" neigh replace 2001:db8:500::2 lladdr "$b_mac" dev a0 nud permanent
+ip netns exec "$ns" sysctl -qw net.ipv4.conf.t0.forwarding=1 net.ipv6.conf.t0.forwarding=1
+backend attach b0 --netns "$ns_b" --name "$name_b" --key "$work/auth.key" --address 10.50.0.2 \
+  --address 2001:db8:500::2 --proxy 203.0.113.1 --proxy 2001:db8:113::1 >>"$work/checks.log" 2>&1
+counter_b() { backend status b0 --netns "$ns_b" --name "$name_b" | awk -v n="$1" '$1 == n {print $2}'; }
+ip netns exec "$ns" /usr/bin/python3 "$here/native/bpf/test/bpf_test.py" ingress-handover --key "$work/auth.key" \
+  --dev t1 --backend-dev t0 --link-dev a0 --peer-netns "$ns_b" --peer-mac "$b_mac" | tee -a "$results" || true
+check "backend.sh status: A handed-over 2 (handover-failed 0), B handshake-assigned 2 and forwarded 2" \
+  bash -c "[ \"\$1 \$2 \$3 \$4\" = '2 0 2 2' ]" _ "$(counter handed-over)" "$(counter handover-failed)" \
+  "$(counter_b handshake-assigned)" "$(counter_b forwarded)"
 
 check "backend.sh attach --backend-key: the key as the default, no per-address keys" \
   bash -c "bash '$here/scripts/backend.sh' attach t0 --netns '$ns' --name '$name' --backend-key '$work/b.key' \

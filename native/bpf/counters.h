@@ -29,6 +29,14 @@ enum sp_counter {
     SP_HANDSHAKE_REFUSED,       /* the kfunc said no (MSS, window scale, an option a sysctl disables): dropped */
     SP_FORWARDED,               /* unmarked, a non-listening socket owns it: passed */
     SP_NO_SOCKET,               /* unmarked and no socket owns it: dropped */
+    /* The chained header (encap.h, handover.h), added after the others so that their indexes keep their meaning. */
+    SP_HANDED_OVER,             /* chained, no socket owns it: rewritten for the previous owner and redirected */
+    SP_HANDOVER_REFUSED,        /* chained, no socket, and the previous owner is of the other family or ourselves,
+                                 * the outer TTL / hop limit would reach 0, or the outer lengths disagree with the
+                                 * frame: dropped */
+    SP_HANDOVER_FAILED,         /* chained, no socket, and no way to the previous owner (bpf_fib_lookup: no route,
+                                 * no neighbour, forwarding off on the ingress interface, MTU), or a rewrite
+                                 * helper failed: dropped */
     SP_COUNTERS
 };
 

@@ -12,6 +12,8 @@
         v2 += v1; v1 = SP_ROTL(v1, 17); v1 ^= v2; v2 = SP_ROTL(v2, 32); \
     } while (0)
 
+#define SP_SIPHASH_MAX_BLOCKS 9 /* the longest message: a chained header over an IPv6 packet (auth.h), 68 bytes */
+
 /* words[0..n) are the message blocks, the last of them SipHash's final block (tail bytes | length << 56). */
 static __always_inline __u64 sp_siphash(__u64 k0, __u64 k1, const __u64 *words, int n)
 {
@@ -19,7 +21,7 @@ static __always_inline __u64 sp_siphash(__u64 k0, __u64 k1, const __u64 *words, 
     __u64 v1 = 0x646f72616e646f6dULL ^ k1;
     __u64 v2 = 0x6c7967656e657261ULL ^ k0;
     __u64 v3 = 0x7465646279746573ULL ^ k1;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < SP_SIPHASH_MAX_BLOCKS; i++) {
         if (i >= n)
             break;
         __u64 m = words[i];

@@ -12,7 +12,9 @@
  *       a marked (H) ACK: find the listener and create the request socket from the cookie's options
  *         (bpf_sk_assign_tcp_reqsk): the kernel turns it into a full socket at once, no SYN ever seen; when a
  *         TIME_WAIT socket holds its 4-tuple, end it with a RST and take a copy of the ACK again (timewait.h);
- *       any other TCP: pass it only if a socket owns it, so a forged ACK flood costs a lookup.
+ *       any other TCP: pass it only if a socket owns it, so a forged ACK flood costs a lookup;
+ *       unless the proxy named the flow's previous owner (the chained header, encap.h): then a flow no socket here
+ *         owns goes on to that owner, rewritten to the plain header it accepts and redirected (handover.h).
  * The proxy validated the cookie; this program checks the proxy (the authenticator, keyed per backend), not the
  * cookie. Every frame ends in exactly one counter (counters.h), and the counter decides pass or drop.
  */
@@ -29,6 +31,7 @@
 #include "ipv6_ext.h"
 #include "tcp_options.h"
 #include "timewait.h"
+#include "handover.h"
 
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
@@ -52,7 +55,7 @@
 #define SP_COOKIE_WSCALE_NONE 0xf
 /* Read in place, so made linear first: outer Ethernet, IPv6 and UDP, our header, the inner IPv4 header at its
  * longest and a TCP header with options. Extension headers and the L4 header are read with bpf_skb_load_bytes. */
-#define SP_PULL (SP_ETH_HLEN + 40 + 8 + SP_ENCAP_LENGTH + 60 + 60)
+#define SP_PULL (SP_ETH_HLEN + 40 + 8 + SP_ENCAP_CHAINED_LENGTH + 60 + 60)
 
 extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk, struct bpf_tcp_req_attrs *attrs,
                                    int attrs__sz) __ksym;
@@ -60,7 +63,8 @@ extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk, struc
 /* What the outer headers say about a frame that is ours. */
 struct sp_outer {
     const struct sp_key *key; /* K_b for the outer destination address */
-    __u32 inner;              /* offset of the client's IP header: Ethernet, outer IP, UDP and our header */
+    __u32 header;             /* offset of our header: Ethernet, outer IP and UDP */
+    __u32 inner;              /* offset of the client's IP header: after our header (sp_encapsulated sets it) */
     bool v6;
     __u8 ecn;
 };
@@ -149,7 +153,7 @@ static __always_inline bool sp_outer_v4(const struct sp_config *config, void *da
         *counter = SP_NO_KEY;
         return false;
     }
-    outer->inner = SP_ETH_HLEN + sizeof(*ip) + sizeof(*udp) + SP_ENCAP_LENGTH;
+    outer->header = SP_ETH_HLEN + sizeof(*ip) + sizeof(*udp);
     outer->v6 = false;
     outer->ecn = ip->tos & 0x3;
     return true;
@@ -196,7 +200,7 @@ static __always_inline bool sp_outer_v6(struct __sk_buff *skb, const struct sp_c
         *counter = SP_NO_KEY;
         return false;
     }
-    outer->inner = SP_ETH_HLEN + sizeof(*ip6) + sizeof(*udp) + SP_ENCAP_LENGTH;
+    outer->header = SP_ETH_HLEN + sizeof(*ip6) + sizeof(*udp);
     outer->v6 = true;
     outer->ecn = (((__u8 *)ip6)[1] >> 4) & 0x3; /* the low bits of the traffic class */
     return true;
@@ -211,19 +215,25 @@ static __always_inline bool sp_epoch_current(const struct sp_config *config, __u
                           config->max_skew_ms);
 }
 
-/* RFC 6040 on the inner header in place (ecn.h); false when the packet must be dropped. IPv4: the TOS byte and the
- * header checksum; IPv6: the low two bits of the traffic class. */
-static __always_inline bool sp_ecn_apply(__u8 *inner_ip, bool v6, __u8 outer_ecn)
+/* RFC 6040 (ecn.h): false when the packet must be dropped (outer CE over a not-ECT inner packet). */
+static __always_inline bool sp_ecn_allowed(const __u8 *inner_ip, bool v6, __u8 outer_ecn)
+{
+    __u8 ecn = v6 ? (inner_ip[1] >> 4) & 0x3 : inner_ip[1] & 0x3;
+    return sp_ecn_decap(outer_ecn, &ecn);
+}
+
+/* RFC 6040 on the inner header in place, when we decapsulate (sp_ecn_allowed said yes; a packet handed over goes
+ * untouched, its previous owner decapsulates). IPv4: the TOS byte and the header checksum; IPv6: the low two bits
+ * of the traffic class. */
+static __always_inline void sp_ecn_apply(__u8 *inner_ip, bool v6, __u8 outer_ecn)
 {
     __u8 old = v6 ? (inner_ip[1] >> 4) & 0x3 : inner_ip[1] & 0x3;
     __u8 ecn = old;
-    if (!sp_ecn_decap(outer_ecn, &ecn))
-        return false;
-    if (ecn == old)
-        return true;
+    if (!sp_ecn_decap(outer_ecn, &ecn) || ecn == old)
+        return;
     if (v6) {
         inner_ip[1] = (inner_ip[1] & ~0x30) | (ecn << 4);
-        return true;
+        return;
     }
     __u16 before = ((__u16)inner_ip[0] << 8) | inner_ip[1];
     inner_ip[1] = (inner_ip[1] & ~0x3) | ecn;
@@ -231,7 +241,6 @@ static __always_inline bool sp_ecn_apply(__u8 *inner_ip, bool v6, __u8 outer_ecn
     __u16 check = sp_csum_replace16(((__u16)inner_ip[10] << 8) | inner_ip[11], before, after);
     inner_ip[10] = check >> 8;
     inner_ip[11] = check & 0xff;
-    return true;
 }
 
 /* Strips the outer IP, UDP and our header (strip bytes behind Ethernet): the client's packet follows the Ethernet
@@ -358,28 +367,29 @@ static __always_inline __u32 sp_handshake(struct __sk_buff *skb, const struct sp
     return ret < 0 ? SP_HANDSHAKE_REFUSED : SP_HANDSHAKE_ASSIGNED;
 }
 
-/* Unmarked TCP: passes only if a socket other than a listener owns it (established, closing, a request socket). */
-static __always_inline __u32 sp_forward(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple_size)
+/* Unmarked TCP: passes only if a socket other than a listener owns it (established, closing, a request socket).
+ * Looked up before decapsulation: a chained packet no socket owns is handed over as it came. */
+static __always_inline bool sp_owned(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple_size)
 {
     struct bpf_sock *skc = bpf_skc_lookup_tcp(skb, tuple, tuple_size, BPF_F_CURRENT_NETNS, 0);
     if (!skc)
-        return SP_NO_SOCKET;
+        return false;
     bool owned = skc->state != SP_TCP_LISTEN;
     bpf_sk_release(skc);
-    return owned ? SP_FORWARDED : SP_NO_SOCKET;
+    return owned;
 }
 
 /* A frame from a proxy (sp_outer_*): our header, the inner packet, authentication, then what it is. */
 static __always_inline __u32 sp_encapsulated(struct __sk_buff *skb, const struct sp_config *config,
-                                             const struct sp_outer *outer)
+                                             struct sp_outer *outer)
 {
     void *data = (void *)(long)skb->data;
     void *data_end = (void *)(long)skb->data_end;
-    __u32 inner = outer->inner;
-    __u8 *header = data + inner - SP_ENCAP_LENGTH;
+    __u8 *header = data + outer->header;
     if ((void *)(header + SP_ENCAP_LENGTH) > data_end)
         return SP_MALFORMED;
-    if (header[0] != SP_ENCAP_FIRST_BYTE)
+    bool chained = header[0] == SP_ENCAP_FIRST_BYTE_CHAINED;
+    if (header[0] != SP_ENCAP_FIRST_BYTE && !chained)
         return header[0] == SP_ENCAP_FIRST_BYTE_V0 ? SP_BAD_VERSION : SP_MALFORMED;
     bool inner_v6 = header[1] == SP_ENCAP_PROTO_IPV6;
     if (!inner_v6 && header[1] != SP_ENCAP_PROTO_IPV4)
@@ -388,9 +398,24 @@ static __always_inline __u32 sp_encapsulated(struct __sk_buff *skb, const struct
     __u16 flags = sp_encap_flags(header);
     if (sp_encap_version(flags) != SP_ENCAP_VERSION)
         return SP_BAD_VERSION;
+    bool marked = sp_encap_marked(flags);
+    /* The chained form (encap.h): P exactly with Hlen 9, never with H, word 1 nothing but P. */
+    if (sp_encap_previous(header) != chained)
+        return SP_MALFORMED;
+    const __u8 *previous = NULL;
+    __u32 inner = outer->header + SP_ENCAP_LENGTH;
+    if (chained) {
+        if (marked || !sp_encap_chained_word1_ok(header))
+            return SP_MALFORMED;
+        if ((void *)(header + SP_ENCAP_CHAINED_LENGTH) > data_end)
+            return SP_MALFORMED;
+        previous = header + SP_ENCAP_PREVIOUS_OFFSET;
+        inner = outer->header + SP_ENCAP_CHAINED_LENGTH;
+    }
+    outer->inner = inner;
 
     /* The inner IP header, and where its L4 header starts (the same one the proxy authenticated). */
-    __u8 *inner_ip = header + SP_ENCAP_LENGTH;
+    __u8 *inner_ip = data + inner;
     __u8 *addresses;
     __u32 l4;
     __u8 protocol;
@@ -419,7 +444,6 @@ static __always_inline __u32 sp_encapsulated(struct __sk_buff *skb, const struct
         addresses = (__u8 *)&ip->saddr;
     }
     bool tcp = protocol == SP_IPPROTO_TCP;
-    bool marked = sp_encap_marked(flags);
     if (marked && !tcp)
         return SP_MALFORMED; /* only a handshake ACK is marked */
     /* The L4 header, copied: it lies behind a variable-length chain (IPv4 options, IPv6 extension headers). */
@@ -431,11 +455,11 @@ static __always_inline __u32 sp_encapsulated(struct __sk_buff *skb, const struct
         return SP_MALFORMED;
     }
 
-    if (!sp_auth_verify(outer->key, header, addresses, inner_v6, l4_header))
+    if (!sp_auth_verify(outer->key, header, previous, addresses, inner_v6, l4_header))
         return SP_BAD_AUTH;
     if (marked && !sp_epoch_current(config, flags))
         return SP_STALE_EPOCH;
-    if (!sp_ecn_apply(inner_ip, inner_v6, outer->ecn))
+    if (!sp_ecn_allowed(inner_ip, inner_v6, outer->ecn))
         return SP_CE_NOT_ECT;
 
     /* What the socket lookups and the handshake need, read before decapsulation moves the packet. */
@@ -462,15 +486,18 @@ static __always_inline __u32 sp_encapsulated(struct __sk_buff *skb, const struct
         .rcv_wscale = sp_encap_wscale(flags),
     };
     __u8 tcp_flags = l4_header[13];
-    if (tcp && marked && (tcp_flags & (SP_TCP_ACK | SP_TCP_SYN | SP_TCP_RST)) == SP_TCP_ACK)
+    if (tcp && marked && (tcp_flags & (SP_TCP_ACK | SP_TCP_SYN | SP_TCP_RST)) == SP_TCP_ACK) {
+        sp_ecn_apply(inner_ip, inner_v6, outer->ecn);
         return sp_handshake(skb, outer, inner_v6, &tuple, tuple_size, &hs);
+    }
+    if (tcp && !sp_owned(skb, &tuple, tuple_size))
+        return chained ? sp_handover(skb, outer->v6) : SP_NO_SOCKET;
 
+    sp_ecn_apply(inner_ip, inner_v6, outer->ecn);
     __u32 counter;
     if (!sp_decap(skb, outer->v6, inner_v6, inner - SP_ETH_HLEN, &counter))
         return counter;
-    if (!tcp)
-        return SP_ICMP_PASSED;
-    return sp_forward(skb, &tuple, tuple_size);
+    return tcp ? SP_FORWARDED : SP_ICMP_PASSED;
 }
 
 static __always_inline __u32 sp_process(struct __sk_buff *skb)
@@ -508,6 +535,8 @@ int synproxy_backend(struct __sk_buff *skb)
 {
     __u32 counter = sp_process(skb);
     sp_count(counter);
+    if (counter == SP_HANDED_OVER)
+        return SP_TC_ACT_REDIRECT; /* bpf_redirect was called (handover.h) */
     return sp_passes(counter) ? TC_ACT_OK : TC_ACT_SHOT;
 }
 

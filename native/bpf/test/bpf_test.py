@@ -7,6 +7,8 @@ established connection, a TIME_WAIT entry), then runs the C runner over the case
 Runs inside the test's network namespace (scripts/bpf-test.sh makes it, with the addresses below on lo):
     bpf_test.py run --runner RUNNER --obj OBJ --work DIR [--frames N] [--seed S]
     bpf_test.py ingress --key KEYFILE --dev t1 --backend-dev t0   real handshakes through the program on t0
+    bpf_test.py ingress-handover --key KEYFILE --dev t1 --backend-dev t0 --link-dev a0 --peer-netns NS
+                                 --peer-mac MAC   a chained packet handed over from t0's program to another backend
     bpf_test.py derive KEYFILE ADDRESS        prints K_b (hex) for a key file and a backend address
 Prints one line per check ("  ok    NAME" / "  FAIL  NAME"); exits 1 on any failure.
 """
@@ -44,6 +46,16 @@ MAC_BACKEND, MAC_PROXY = "02:00:00:00:00:0b", "02:00:00:00:00:03"
 ESTABLISHED_PORT, TIMEWAIT_PORT, NEW_PORT = 41000, 41001, 52000
 PERIOD_MS, GRACE_MS, SKEW_MS = 600000, 600000, 500
 RETRY_MARK = 0x53505254  # native/bpf/timewait.h SP_RETRY_MARK
+# Hand-overs (native/bpf/handover.h): previous owners behind veth p0, as bpf-test.sh sets up its routes and permanent
+# neighbour entries; p0 is the ingress interface of the runs (forwarding on), its MAC the source the FIB answers.
+PREV_DEV = "p0"
+PREV4, PREV6, PREV4_VIA_GATEWAY = "10.30.0.5", "2001:db8:300::5", "10.40.0.5"
+PREV4_NO_NEIGHBOUR, PREV4_NO_ROUTE, PREV6_NO_ROUTE = "10.30.0.6", "10.99.0.5", "2001:db8:999::5"
+MAC_PREV4, MAC_GATEWAY, MAC_PREV6 = "02:00:00:00:00:0c", "02:00:00:00:00:0d", "02:00:00:00:00:0e"
+NEIGHBOURS = ((PREV4, MAC_PREV4), (PREV6, MAC_PREV6), (PREV4_VIA_GATEWAY, MAC_GATEWAY))
+# The second backend of the real hand-over (ingress-handover), in its own namespace behind veth a0 / b0.
+BACKEND_B4, BACKEND_B6 = "10.50.0.2", "2001:db8:500::2"
+P0 = {"mac": None, "ifindex": 0}  # read from the namespace by run()
 M32 = 0xFFFFFFFF
 
 checks = {"passed": 0, "failed": 0}
@@ -134,20 +146,30 @@ def authenticator(key, header8, inner, v6):
     return siphash24(key, header8 + addresses + inner[l4:l4 + 12])
 
 
-def outer(payload, v6, src=None, dst=None, ecn=0, dport=PORT, ip_options=None, frag=0, mf=False):
+def outer(payload, v6, src=None, dst=None, ecn=0, dport=PORT, ip_options=None, frag=0, mf=False, ttl=64):
     if v6:
-        ip = IPv6(src=src or PROXY6, dst=dst or BACKEND6, tc=ecn, hlim=64)
+        ip = IPv6(src=src or PROXY6, dst=dst or BACKEND6, tc=ecn, hlim=ttl)
     else:
-        ip = IP(src=src or PROXY4, dst=dst or BACKEND4, tos=ecn, ttl=64, id=7, frag=frag,
+        ip = IP(src=src or PROXY4, dst=dst or BACKEND4, tos=ecn, ttl=ttl, id=7, frag=frag,
                 flags="MF" if mf else 0, options=ip_options or [])
     return bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / ip / UDP(sport=40001, dport=dport, chksum=0) / Raw(payload))
 
 
 class Keys:
+    """K_b per backend address, derived (HKDF) on first use, as the proxies derive them."""
+
+    class ByAddress(dict):
+        def __init__(self, auth_key):
+            super().__init__()
+            self.auth = auth_key
+
+        def __missing__(self, address):
+            self[address] = backend_key(self.auth, address)
+            return self[address]
+
     def __init__(self, auth_key):
         self.auth = auth_key
-        self.by_address = {BACKEND4: backend_key(auth_key, BACKEND4), BACKEND6: backend_key(auth_key, BACKEND6),
-                           UNKEYED4: backend_key(auth_key, UNKEYED4)}
+        self.by_address = Keys.ByAddress(auth_key)
 
 
 def encap(keys, inner_packet, outer_v6, marked=False, epoch=0, wscale=0, mss=0, key=None, header=None,
@@ -164,7 +186,7 @@ def encap(keys, inner_packet, outer_v6, marked=False, epoch=0, wscale=0, mss=0, 
     return outer(bytes(payload), outer_v6, **outer_args)
 
 
-def decapsulated(inner_packet, ecn=None):
+def decapsulated(inner_packet, ecn=None, macs=(MAC_BACKEND, MAC_PROXY)):
     """The frame the program should hand the kernel: our Ethernet addresses, the inner EtherType and packet (with
     its ECN field changed, and IPv4's checksum recomputed whole)."""
     inner = bytearray(bytes(inner_packet))
@@ -177,7 +199,83 @@ def decapsulated(inner_packet, ecn=None):
             inner[1] = (inner[1] & ~0x3) | ecn
             inner[10:12] = b"\0\0"
             inner[10:12] = struct.pack(">H", checksum(bytes(inner[:ihl])))
-    return bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY, type=0x86DD if v6 else 0x0800)) + bytes(inner)
+    return bytes(Ether(dst=macs[0], src=macs[1], type=0x86DD if v6 else 0x0800)) + bytes(inner)
+
+
+# ---- the chained header (native/bpf/encap.h) and the hand-over (native/bpf/handover.h) ----
+
+P_FLAG = 0x8000  # bytes 6-7 of the chained header: the previous owner follows
+
+
+def previous_bytes(address):
+    """The previous owner as the chained header carries it: IPv6, or IPv4 mapped (::ffff:a.b.c.d)."""
+    a = ipaddress.ip_address(address)
+    return a.packed if a.version == 6 else bytes(10) + b"\xff\xff" + a.packed
+
+
+def chained_header(inner_v6, **kw):
+    """Word 0 and 1 of a chained header: first byte 0x09, word 1 P alone (unless told otherwise)."""
+    kw.setdefault("first", 0x09)
+    kw.setdefault("reserved", P_FLAG)
+    return encap_header(inner_v6, **kw)
+
+
+def plain_for_previous(header8):
+    """The plain header's first 8 bytes the previous owner receives: 0x03, the same Proto and flags, word 1 zero."""
+    return bytes([0x03, header8[1], header8[2], header8[3], 0, 0, 0, 0])
+
+
+def chained(keys, inner_packet, outer_v6, previous, key=None, previous_key=None, header=None, signed_previous=None,
+            a1_over_plain_message=False, tamper=None, **outer_args):
+    """A chained frame as the proxy builds it: A1 under the receiving backend's key over header bytes 0..8, the
+    previous owner's 16 address bytes, the inner addresses and 12 L4 bytes; A2 under the previous owner's key over
+    the plain header it will receive, the inner addresses and 12 L4 bytes; then the previous owner's address."""
+    inner = bytes(inner_packet)
+    inner_v6 = inner[0] >> 4 == 6
+    dst = outer_args.get("dst") or (BACKEND6 if outer_v6 else BACKEND4)
+    h8 = header if header is not None else chained_header(inner_v6)
+    prev16 = previous_bytes(previous)
+    signed = h8 if a1_over_plain_message else h8 + previous_bytes(signed_previous or previous)
+    a1 = authenticator(key or keys.by_address[dst], signed, inner, inner_v6)
+    a2 = authenticator(previous_key or keys.by_address[previous], plain_for_previous(h8), inner, inner_v6)
+    payload = bytearray(h8 + struct.pack(">QQ", a1, a2) + prev16 + inner)
+    if tamper:
+        tamper(payload)
+    return outer(bytes(payload), outer_v6, **outer_args)
+
+
+def handed_over(keys, inner_packet, outer_v6, previous, dmac, ecn=0, ttl=63, a2=None, src_mac=None):
+    """What the previous owner must receive: exactly the frame the proxy would have sent it (plain header, A2 under
+    its key), from the proxy's address, the TTL / hop limit one less, Ethernet addresses from the FIB lookup."""
+    inner = bytes(inner_packet)
+    inner_v6 = inner[0] >> 4 == 6
+    h8 = encap_header(inner_v6)
+    tag = a2 if a2 is not None else authenticator(keys.by_address[previous], h8, inner, inner_v6)
+    if outer_v6:
+        ip = IPv6(src=PROXY6, dst=previous, tc=ecn, hlim=ttl)
+    else:
+        ip = IP(src=PROXY4, dst=previous, tos=ecn, ttl=ttl, id=7)
+    return bytes(Ether(dst=dmac, src=src_mac or P0["mac"]) / ip / UDP(sport=40001, dport=PORT, chksum=0) /
+                 Raw(h8 + struct.pack(">Q", tag) + inner))
+
+
+def verify_as_previous_owner(keys, frame):
+    """Parses a frame as a previous owner's program would (our own parser): returns (outer destination, what is
+    wrong or "") with its authenticator checked under the key derived for that destination."""
+    frame = bytes(frame)
+    v6 = frame[12:14] == b"\x86\xdd"
+    if v6:
+        dst, udp = str(ipaddress.ip_address(frame[38:54])), 54
+    else:
+        dst, udp = str(ipaddress.ip_address(frame[30:34])), 14 + (frame[14] & 0xF) * 4
+    h = frame[udp + 8:udp + 24]
+    inner = frame[udp + 24:]
+    if h[0] != 0x03 or h[4:8] != bytes(4) or (h[2] >> 4) & 7 != 1:
+        return dst, "not a plain version-1 header: %s" % h[:8].hex()
+    tag = authenticator(keys.by_address[dst], h[:8], inner, h[1] == 41)
+    if struct.unpack(">Q", h[8:16])[0] != tag:
+        return dst, "authenticator %s, the previous owner's key gives %016x" % (h[8:16].hex(), tag)
+    return dst, ""
 
 
 TS = [("NOP", None), ("NOP", None), ("Timestamp", (123456, 789012))]
@@ -508,6 +606,130 @@ def golden_cases(keys, epoch):
     case("strict-encapsulated-still-forwarded", "ok", "forwarded", plain(d4), decapsulated(d4))
     cfg("config strict 0")
 
+    # The chained header (Beamer's daisy chaining, depth 1): a flow no socket here owns goes to the previous owner
+    # named in the header, rewritten to the plain header it accepts (A2), out of p0 to the neighbour the FIB gives.
+    n4 = tcp4(sport=NEW_PORT + 10, flags="PA", payload=b"after the change")
+    n6 = tcp6(sport=NEW_PORT + 10, flags="PA", payload=b"after the change")
+    handovers = [  # name, inner, outer v6, previous owner, its next hop's MAC
+        ("chained-v4-no-socket-handed-over", n4, False, PREV4, MAC_PREV4),
+        ("chained-v6-no-socket-handed-over", n6, True, PREV6, MAC_PREV6),
+        ("chained-v6-in-v4-handed-over", n6, False, PREV4, MAC_PREV4),
+        ("chained-v4-in-v6-handed-over", n4, True, PREV6, MAC_PREV6),
+        ("chained-handed-over-via-a-gateway", n4, False, PREV4_VIA_GATEWAY, MAC_GATEWAY),
+        ("chained-v6-inner-extension-headers-handed-over", tcp6(sport=NEW_PORT + 10, ext=[IPv6ExtHdrDestOpt()]),
+         True, PREV6, MAC_PREV6),
+    ]
+    for name, inner, outer_v6, previous, mac in handovers:
+        case(name, "redirect", "handed-over", chained(keys, inner, outer_v6, previous),
+             handed_over(keys, inner, outer_v6, previous, mac))
+    case("chained-ttl-2-handed-over-with-1", "redirect", "handed-over", chained(keys, n4, False, PREV4, ttl=2),
+         handed_over(keys, n4, False, PREV4, MAC_PREV4, ttl=1))
+    # RFC 6040 is the decapsulator's: the inner packet leaves untouched, the outer CE with it.
+    e4, e6 = tcp4(sport=NEW_PORT + 10, tos=0x20 | 2), tcp6(sport=NEW_PORT + 10, tc=0x20 | 1)
+    case("chained-handed-over-inner-ecn-untouched-outer-ce-kept", "redirect", "handed-over",
+         chained(keys, e4, False, PREV4, ecn=3), handed_over(keys, e4, False, PREV4, MAC_PREV4, ecn=3))
+    case("chained-v6-handed-over-inner-ecn-untouched-outer-ce-kept", "redirect", "handed-over",
+         chained(keys, e6, True, PREV6, ecn=3), handed_over(keys, e6, True, PREV6, MAC_PREV6, ecn=3))
+    case("chained-ce-over-not-ect-dropped", "shot", "ce-not-ect",
+         chained(keys, tcp4(sport=NEW_PORT + 10), False, PREV4, ecn=3))
+    # A2 is the previous owner's to check (we have not its key): a wrong one goes on, and is refused there (below).
+    bad_a2 = 0x0123456789ABCDEF
+
+    def set_a2(payload):
+        payload[16:24] = struct.pack(">Q", bad_a2)
+    case("chained-a2-not-checked-here-handed-over", "redirect", "handed-over",
+         chained(keys, n4, False, PREV4, tamper=set_a2), handed_over(keys, n4, False, PREV4, MAC_PREV4, a2=bad_a2))
+
+    # A socket owns the flow: taken here, the whole 40-byte header stripped, RFC 6040 applied here.
+    case("chained-v4-established-forwarded", "ok", "forwarded", chained(keys, d4, False, PREV4), decapsulated(d4))
+    case("chained-v6-established-forwarded", "ok", "forwarded", chained(keys, d6, True, PREV6), decapsulated(d6))
+    case("chained-v6-in-v4-established-forwarded", "ok", "forwarded", chained(keys, d6, False, PREV4),
+         decapsulated(d6))
+    case("chained-established-ce-over-ect0-becomes-ce", "ok", "forwarded", chained(keys, ecn4(2), False, PREV4, ecn=3),
+         decapsulated(ecn4(2), ecn=3))
+    case("chained-timewait-socket-owns-it-forwarded", "ok", "forwarded",
+         chained(keys, tcp4(sport=TIMEWAIT_PORT), False, PREV4))
+    case("chained-established-previous-owner-ourselves-still-forwarded", "ok", "forwarded",
+         chained(keys, d4, False, BACKEND4), decapsulated(d4))
+    case("chained-icmp-decapsulated-and-passed", "ok", "icmp-passed", chained(keys, i4, False, PREV4),
+         decapsulated(i4))
+    case("chained-icmpv6-decapsulated-and-passed", "ok", "icmp-passed", chained(keys, i6, True, PREV6),
+         decapsulated(i6))
+
+    # A1: this backend's key over the header, the previous owner's address, the flow.
+    def set_previous(address):
+        def change(payload):
+            payload[24:40] = previous_bytes(address)
+        return change
+    case("chained-bad-auth-previous-owner-changed-after-signing", "shot", "bad-auth",
+         chained(keys, n4, False, PREV4, tamper=set_previous(PREV4_VIA_GATEWAY)))
+    case("chained-bad-auth-previous-owner-changed-v6", "shot", "bad-auth",
+         chained(keys, n6, True, PREV6, tamper=flip(24 + 15)))
+    case("chained-bad-auth-a1-without-previous-owner-in-its-message", "shot", "bad-auth",
+         chained(keys, n4, False, PREV4, a1_over_plain_message=True))
+    case("chained-bad-auth-a1-under-the-previous-owners-key", "shot", "bad-auth",
+         chained(keys, n4, False, PREV4, key=keys.by_address[PREV4]))
+    case("chained-bad-auth-covers-inner-ack", "shot", "bad-auth",
+         chained(keys, n4, False, PREV4, tamper=flip(40 + 20 + 11)))
+    case("chained-bad-auth-a1-swapped-with-a2", "shot", "bad-auth",
+         chained(keys, n4, False, PREV4, tamper=lambda p: p.__setitem__(slice(8, 24), p[16:24] + p[8:16])))
+
+    # Malformed: P exactly with first byte 0x09, never with H, word 1 nothing but P; a cut header.
+    def header(**kw):
+        return chained_header(False, **kw)
+    case("chained-marked-malformed", "shot", "malformed",
+         chained(keys, a4, False, PREV4, header=header(marked=True, epoch=epoch)))
+    case("chained-first-byte-without-p-malformed", "shot", "malformed",
+         chained(keys, n4, False, PREV4, header=header(reserved=0)))
+    case("plain-header-with-p-malformed", "shot", "malformed",
+         plain(d4, header=encap_header(False, reserved=P_FLAG)))
+    case("chained-mss-malformed", "shot", "malformed", chained(keys, n4, False, PREV4, header=header(mss=1460)))
+    case("chained-other-reserved-bit-malformed", "shot", "malformed",
+         chained(keys, n4, False, PREV4, header=header(reserved=P_FLAG | 1)))
+    case("chained-cut-in-previous-owner-malformed", "shot", "malformed",
+         chained(keys, n4, False, PREV4)[:14 + 20 + 8 + 30])
+    case("chained-version-2-bad-version", "shot", "bad-version",
+         chained(keys, n4, False, PREV4, header=header(version=2)))
+    case("chained-unknown-proxy", "shot", "unknown-proxy", chained(keys, n4, False, PREV4, src=STRANGER4))
+
+    # Refused: the previous owner is ourselves or of the other family, the TTL would reach 0, lengths disagree.
+    case("chained-previous-owner-ourselves-refused", "shot", "handover-refused", chained(keys, n4, False, BACKEND4))
+    case("chained-previous-owner-ourselves-v6-refused", "shot", "handover-refused", chained(keys, n6, True, BACKEND6))
+    case("chained-previous-owner-ipv6-under-outer-ipv4-refused", "shot", "handover-refused",
+         chained(keys, n4, False, PREV6))
+    case("chained-previous-owner-ipv4-under-outer-ipv6-refused", "shot", "handover-refused",
+         chained(keys, n6, True, PREV4))
+    case("chained-ttl-1-refused", "shot", "handover-refused", chained(keys, n4, False, PREV4, ttl=1))
+    case("chained-hop-limit-1-refused", "shot", "handover-refused", chained(keys, n6, True, PREV6, ttl=1))
+    case("chained-trailing-bytes-lengths-disagree-refused", "shot", "handover-refused",
+         chained(keys, n4, False, PREV4) + bytes(8))
+
+    # Failed: no way to the previous owner from the FIB.
+    case("chained-no-neighbour-entry-failed", "shot", "handover-failed", chained(keys, n4, False, PREV4_NO_NEIGHBOUR))
+    case("chained-no-route-failed", "shot", "handover-failed", chained(keys, n4, False, PREV4_NO_ROUTE))
+    case("chained-no-route-v6-failed", "shot", "handover-failed", chained(keys, n6, True, PREV6_NO_ROUTE))
+    big = tcp4(sport=NEW_PORT + 10, flags="PA", payload=bytes(1460 - 12))  # 1500 inner: 1520 + 20 outer after
+    case("chained-longer-than-the-routes-mtu-failed", "shot", "handover-failed", chained(keys, big, False, PREV4))
+    cfg("config ifindex 1")  # lo: forwarding off (bpf-test.sh turns it on for p0 only)
+    case("chained-forwarding-off-on-ingress-interface-failed", "shot", "handover-failed",
+         chained(keys, n4, False, PREV4))
+    cfg("config ifindex %d" % P0["ifindex"])
+
+    # The previous owner's side: the program, holding that owner's key, takes the handed-over frames as they leave
+    # (built independently above, and compared byte for byte with the program's output).
+    cfg("config key %s %s" % (PREV4, keys.by_address[PREV4].hex()))
+    cfg("config key %s %s" % (PREV6, keys.by_address[PREV6].hex()))
+    case("previous-owner-authenticates-the-handed-over-frame-v4", "shot", "no-socket",
+         handed_over(keys, n4, False, PREV4, MAC_PREV4))
+    case("previous-owner-authenticates-the-handed-over-frame-v6", "shot", "no-socket",
+         handed_over(keys, n6, True, PREV6, MAC_PREV6))
+    case("previous-owner-forwards-a-handed-over-frame-to-its-socket", "ok", "forwarded",
+         handed_over(keys, d4, False, PREV4, MAC_PREV4), decapsulated(d4, macs=(MAC_PREV4, P0["mac"])))
+    case("previous-owner-refuses-a-handed-over-frame-with-a-wrong-a2", "shot", "bad-auth",
+         handed_over(keys, n4, False, PREV4, MAC_PREV4, a2=bad_a2))
+    case("previous-owner-does-not-hand-over-again-depth-1", "shot", "no-socket",
+         handed_over(keys, n6, False, PREV4, MAC_PREV4))
+
     # --backend-key: one key for any outer address without its own.
     cfg("config default-key %s" % keys.by_address[UNKEYED4].hex())
     case("default-key-authenticates-unlisted-address", "ok", "forwarded", plain(d4, dst=UNKEYED4),
@@ -525,7 +747,18 @@ def fuzz_seeds(keys, epoch):
     """Well-formed frames of every kind, the starting points of the runner's mutations."""
     d4 = tcp4(sport=ESTABLISHED_PORT, flags="PA", payload=b"data")
     d6 = tcp6(sport=ESTABLISHED_PORT, flags="PA", payload=b"data")
+    c4 = tcp4(sport=NEW_PORT + 20, flags="PA", payload=b"x")
+    c6 = tcp6(sport=NEW_PORT + 20, flags="PA", payload=b"x")
     seeds = {
+        "chained-v4": chained(keys, c4, False, PREV4),
+        "chained-v6": chained(keys, c6, True, PREV6),
+        "chained-v6-in-v4-gateway": chained(keys, c6, False, PREV4_VIA_GATEWAY),
+        "chained-v4-in-v6": chained(keys, c4, True, PREV6),
+        "chained-established": chained(keys, d4, False, PREV4),
+        "chained-established-v6": chained(keys, d6, True, PREV6),
+        "chained-ourselves": chained(keys, c4, False, BACKEND4),
+        "chained-no-route-v6": chained(keys, c6, True, PREV6_NO_ROUTE),
+        "chained-icmp-v6": chained(keys, icmp6_too_big(), True, PREV6),
         "marked-v4": encap(keys, tcp4(), False, marked=True, epoch=epoch, wscale=7, mss=1460),
         "marked-v6": encap(keys, tcp6(), True, marked=True, epoch=epoch, wscale=7, mss=1440),
         "marked-v6-in-v4": encap(keys, tcp6(), False, marked=True, epoch=epoch, wscale=7, mss=1440),
@@ -562,11 +795,39 @@ def config_lines(keys):
     lines += ["config proxy %s" % a for a in (PROXY4, PROXY6)]
     lines += ["config vip %s" % a for a in (VIP4, VIP6)]
     lines += ["config key %s %s" % (a, keys.by_address[a].hex()) for a in (BACKEND4, BACKEND6)]
+    lines += ["config ifindex %d" % P0["ifindex"]]
+    lines += ["config neighbour %s %s %s" % (a, mac.replace(":", ""), P0["mac"].replace(":", ""))
+              for a, mac in NEIGHBOURS]
     return lines
+
+
+def check_handover_outputs(keys, path):
+    """Every frame the program handed over (TC_ACT_REDIRECT) in the golden run, as it left: its authenticator must
+    verify under the key derived for its new outer destination, so the previous owner takes it; and it must still
+    come from the proxy's address. The one with a deliberately wrong A2 must not verify."""
+    redirected = 0
+    for line in open(path):
+        name, ret, frame = (line.split() + [""])[:3]
+        if ret != "7":
+            continue
+        redirected += 1
+        frame = bytes.fromhex(frame)
+        dst, wrong = verify_as_previous_owner(keys, frame)
+        v6 = frame[12:14] == b"\x86\xdd"
+        src = str(ipaddress.ip_address(frame[22:38] if v6 else frame[26:30]))
+        if "a2-not-checked" in name:
+            check(wrong != "", "handover output %s: a wrong A2 stays wrong (the previous owner refuses it)" % name)
+            continue
+        check(not wrong and src == (PROXY6 if v6 else PROXY4),
+              "handover output %s: from the proxy's address to %s, authenticated under that owner's key" % (name, dst),
+              wrong or "source %s" % src)
+    check(redirected >= 10, "handover outputs: the golden run redirected %d frames" % redirected)
 
 
 def run(args):
     self_checks()
+    P0["mac"] = open("/sys/class/net/%s/address" % PREV_DEV).read().strip()
+    P0["ifindex"] = socket.if_nametoindex(PREV_DEV)
     held = sockets()
     keys = Keys(os.urandom(32))
     epoch = wait_for_epoch_room()
@@ -589,7 +850,9 @@ def run(args):
         for name, frame in fuzz_seeds(keys, epoch).items():
             print("seed %s %s" % (name, bytes(frame).hex()), file=out)
     sys.stdout.flush()
-    rc_golden = subprocess.run([args.runner, "golden", args.obj, golden]).returncode
+    outputs = os.path.join(args.work, "golden-outputs.txt")
+    rc_golden = subprocess.run([args.runner, "golden", args.obj, golden, outputs]).returncode
+    check_handover_outputs(keys, outputs)
     rc_fuzz = subprocess.run([args.runner, "fuzz", args.obj, fuzz, "--frames", str(args.frames),
                               "--seed", str(args.seed)]).returncode
     del held
@@ -779,6 +1042,80 @@ def ingress_timewait(args):
     return 0 if checks["failed"] == 0 else 1
 
 
+def enter_netns(fd):
+    """This thread into the network namespace fd refers to (setns); sockets made meanwhile stay in theirs."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
+        raise OSError(ctypes.get_errno(), "setns")
+
+
+def ingress_handover(args):
+    """A hand-over between two backends through real tc ingress hooks: backend B (its own namespace, program on b0,
+    reached over veth a0 / b0) holds the flow's socket, made by a marked ACK sent to it directly; then the proxy
+    (played here) sends the client's data to backend A (this namespace, program on t0) naming B as the previous
+    owner. A has no socket for the flow: its program must hand the packet over (FIB lookup, redirect out of a0),
+    and B's program must take it (A2 under B's key) and give the data to B's socket. bpf-test.sh checks the
+    counters of both after."""
+    keys = Keys(bytes.fromhex(open(args.key, encoding="ascii").read().strip()))
+
+    def mac_of(dev):
+        return bytes.fromhex(open("/sys/class/net/%s/address" % dev).read().strip().replace(":", ""))
+
+    to_a = mac_of(args.backend_dev) + mac_of(args.dev)  # t1 -> t0
+    to_b = bytes.fromhex(args.peer_mac.replace(":", "")) + mac_of(args.link_dev)  # a0 -> b0
+    raw_a, raw_b = socket.socket(socket.AF_PACKET, socket.SOCK_RAW), socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    raw_a.bind((args.dev, 0))
+    raw_b.bind((args.link_dev, 0))
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    peer = os.open("/var/run/netns/%s" % args.peer_netns, os.O_RDONLY)
+    listeners = {}
+    enter_netns(peer)
+    try:
+        for family, vip in ((socket.AF_INET, VIP4), (socket.AF_INET6, VIP6)):
+            listener = socket.socket(family, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((vip, 8082))
+            listener.listen(16)
+            listener.settimeout(2)
+            listeners[family] = listener
+    finally:
+        enter_netns(home)
+        os.close(home)
+        os.close(peer)
+    epoch = int(time.time() * 1000) // 60000  # backend.sh's default period
+    cookie = 0x22222200 | 0x10 | 7
+    for label, family, client, outer_v6, b_address, sport in (
+            ("v4", socket.AF_INET, CLIENT4_REAL, False, BACKEND_B4, 47001),
+            ("v6", socket.AF_INET6, CLIENT6_REAL, True, BACKEND_B6, 47002)):
+        v6 = family == socket.AF_INET6
+        vip = VIP6 if v6 else VIP4
+        ip = IPv6(src=client, dst=vip, hlim=64) if v6 else IP(src=client, dst=vip, ttl=64)
+        ack = ip / TCP(sport=sport, dport=8082, seq=9001, ack=cookie + 1, flags="A", window=1000)
+        raw_b.send(to_b + encap(keys, ack, outer_v6, marked=True, epoch=epoch, wscale=7, mss=1400,
+                                dst=b_address)[12:])
+        try:
+            conn, peer = listeners[family].accept()
+        except socket.timeout:
+            check(False, "ingress handover %s: backend B has the flow's socket (a marked ACK sent to it)" % label,
+                  "nothing to accept")
+            continue
+        check(peer[1] == sport, "ingress handover %s: backend B has the flow's socket (a marked ACK sent to it)"
+              % label, str(peer))
+        data = ip / TCP(sport=sport, dport=8082, seq=9001, ack=cookie + 1, flags="PA", window=1000) / \
+            Raw(b"handed over by A")
+        raw_a.send(to_a + chained(keys, data, outer_v6, b_address)[12:])
+        conn.settimeout(2)
+        try:
+            got = conn.recv(100)
+        except socket.timeout:
+            got = b""
+        check(got == b"handed over by A", "ingress handover %s: a chained packet to backend A naming B reaches B's "
+              "socket (A: no socket, FIB lookup, redirect out of a0; B: A2 under its key)" % label, repr(got))
+        conn.close()
+    return 0 if checks["failed"] == 0 else 1
+
+
 def derive(args):
     text = open(args.keyfile, encoding="ascii").read().strip()
     print(backend_key(bytes.fromhex(text), args.address).hex())
@@ -802,12 +1139,19 @@ def main():
     t.add_argument("--key", required=True)
     t.add_argument("--dev", required=True)
     t.add_argument("--backend-dev", required=True)
+    h = sub.add_parser("ingress-handover")
+    h.add_argument("--key", required=True)
+    h.add_argument("--dev", required=True)
+    h.add_argument("--backend-dev", required=True)
+    h.add_argument("--link-dev", required=True)
+    h.add_argument("--peer-netns", required=True)
+    h.add_argument("--peer-mac", required=True)
     d = sub.add_parser("derive")
     d.add_argument("keyfile")
     d.add_argument("address")
     args = parser.parse_args()
     sys.exit({"run": run, "ingress": ingress, "ingress-timewait": ingress_timewait,
-              "derive": derive}[args.command](args))
+              "ingress-handover": ingress_handover, "derive": derive}[args.command](args))
 
 
 if __name__ == "__main__":

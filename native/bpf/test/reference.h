@@ -75,6 +75,15 @@ struct ref_address {
     uint8_t key[16]; /* for keys */
 };
 
+/* A previous owner the test namespace can reach (a route and a permanent neighbour entry): what bpf_fib_lookup
+ * answers for it. Every other address fails the lookup (no route, no neighbour, or local). */
+struct ref_neighbour {
+    struct ref_address address;
+    uint8_t dmac[6], smac[6];
+};
+
+#define REF_MTU 1500 /* of the test's interfaces: a longer hand-over fails the lookup (FRAG_NEEDED) */
+
 struct ref_config {
     bool enabled, strict, has_default_key;
     uint8_t default_key[16];
@@ -82,6 +91,8 @@ struct ref_config {
     uint32_t period_ms, grace_ms, skew_ms;
     struct ref_address proxies[REF_MAX_ENTRIES], vips[REF_MAX_ENTRIES], keys[REF_MAX_ENTRIES];
     int proxy_count, vip_count, key_count;
+    struct ref_neighbour neighbours[REF_MAX_ENTRIES];
+    int neighbour_count;
 };
 
 static const struct ref_address *ref_find(const struct ref_address *list, int count, int family,
@@ -109,11 +120,13 @@ struct ref_result {
     size_t header;     /* our header's offset */
     size_t inner;      /* the inner IP header's offset */
     size_t l4;         /* the inner L4 header's offset */
-    bool inner_v6;
+    bool outer_v6, inner_v6;
+    bool chained;      /* our header is the chained one (40 bytes, a previous owner) */
     uint8_t outer_ecn;
     const uint8_t *key;
-    uint8_t message[52]; /* what the authenticator covers */
+    uint8_t message[68]; /* what the authenticator covers */
     size_t message_length;
+    const struct ref_neighbour *next_hop; /* handed over: what the FIB lookup answered */
 };
 
 #define REF_BIT(c) (1u << (c))
@@ -150,6 +163,53 @@ static bool ref_epoch_fresh(uint64_t now_ms, uint8_t epoch, uint32_t period, uin
             return true;
     }
     return false;
+}
+
+/* The previous owner's address as a family and bytes: IPv4-mapped (::ffff:a.b.c.d) is IPv4. */
+static int ref_previous_family(const uint8_t *previous)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(previous, mapped, 12) ? 6 : 4;
+}
+
+static const struct ref_neighbour *ref_find_neighbour(const struct ref_config *c, const uint8_t *previous)
+{
+    int family = ref_previous_family(previous);
+    const uint8_t *bytes = family == 4 ? previous + 12 : previous;
+    for (int i = 0; i < c->neighbour_count; i++)
+        if (c->neighbours[i].address.family == family &&
+            !memcmp(c->neighbours[i].address.bytes, bytes, family == 4 ? 4 : 16))
+            return &c->neighbours[i];
+    return NULL;
+}
+
+/* A chained packet no socket owns (handover.h): refused when its previous owner is of the other family or the
+ * outer destination, its TTL / hop limit would reach 0 or its outer lengths disagree with the frame; failed when
+ * the namespace has no way there (or the result exceeds the MTU); else handed over. */
+static int ref_handover(const uint8_t *f, size_t len, const struct ref_config *c, struct ref_result *r)
+{
+    const uint8_t *previous = f + r->header + 24;
+    size_t length; /* the outer IP packet after the hand-over */
+    if (!r->outer_v6) {
+        const uint8_t *ip = f + 14;
+        uint16_t total = ref_be16(ip + 2);
+        if (ref_previous_family(previous) != 4 || !memcmp(previous + 12, ip + 16, 4))
+            return SP_HANDOVER_REFUSED;
+        if (total != len - 14 || ref_be16(f + 34 + 4) != total - 20 || ip[8] <= 1)
+            return SP_HANDOVER_REFUSED;
+        length = total - 24;
+    } else {
+        uint16_t payload = ref_be16(f + 18);
+        if (ref_previous_family(previous) != 6 || !memcmp(previous, f + 38, 16))
+            return SP_HANDOVER_REFUSED;
+        if (payload != len - 54 || ref_be16(f + 54 + 4) != payload || f[21] <= 1)
+            return SP_HANDOVER_REFUSED;
+        length = 40 + payload - 24;
+    }
+    r->next_hop = ref_find_neighbour(c, previous);
+    if (!r->next_hop || length > REF_MTU)
+        return SP_HANDOVER_FAILED;
+    return SP_HANDED_OVER;
 }
 
 static void ref_final(struct ref_result *r, int counter)
@@ -216,7 +276,7 @@ static void ref_classify(const uint8_t *f, size_t len, const struct ref_config *
             return;
         }
         own = ref_find(c->keys, c->key_count, 4, ip + 16);
-        r->inner = 14 + 20 + 8 + 16;
+        r->header = 14 + 20 + 8;
         r->outer_ecn = ip[1] & 3;
     } else if (type == 0x86dd) {
         if (len < 54) {
@@ -246,7 +306,8 @@ static void ref_classify(const uint8_t *f, size_t len, const struct ref_config *
             return;
         }
         own = ref_find(c->keys, c->key_count, 6, f + 38);
-        r->inner = 14 + 40 + 8 + 16;
+        r->header = 14 + 40 + 8;
+        r->outer_v6 = true;
         r->outer_ecn = (f[15] >> 4) & 3;
     } else {
         ref_final(r, SP_NOT_OURS);
@@ -258,13 +319,12 @@ static void ref_classify(const uint8_t *f, size_t len, const struct ref_config *
         return;
     }
 
-    r->header = r->inner - 16;
     const uint8_t *h = f + r->header;
-    if (len < r->inner) {
+    if (len < r->header + 16) {
         ref_final(r, SP_MALFORMED);
         return;
     }
-    if (h[0] != 0x03) {
+    if (h[0] != 0x03 && h[0] != 0x09) {
         ref_final(r, h[0] == 0x02 ? SP_BAD_VERSION : SP_MALFORMED);
         return;
     }
@@ -278,6 +338,15 @@ static void ref_classify(const uint8_t *f, size_t len, const struct ref_config *
         return;
     }
     bool marked = flags & 0x8000;
+    /* The chained header: first byte 0x09 exactly when P (bytes 6-7, 0x8000), never with H, word 1 P alone. */
+    r->chained = h[0] == 0x09;
+    bool previous = ref_be16(h + 6) & 0x8000;
+    if (previous != r->chained || (r->chained && (marked || ref_be16(h + 4) != 0 || ref_be16(h + 6) != 0x8000)) ||
+        (r->chained && len < r->header + 40)) {
+        ref_final(r, SP_MALFORMED);
+        return;
+    }
+    r->inner = r->header + (r->chained ? 40 : 16);
     r->inner_v6 = h[1] == 41;
     const uint8_t *in = f + r->inner;
     uint8_t protocol;
@@ -313,10 +382,17 @@ static void ref_classify(const uint8_t *f, size_t len, const struct ref_config *
 
     /* The authenticator. */
     r->signable = true;
+    size_t m = 0;
     memcpy(r->message, h, 8);
-    memcpy(r->message + 8, in + (r->inner_v6 ? 8 : 12), addresses_length);
-    memcpy(r->message + 8 + addresses_length, f + r->l4, 12);
-    r->message_length = 8 + addresses_length + 12;
+    m += 8;
+    if (r->chained) { /* the previous owner's address after the header's first 8 bytes */
+        memcpy(r->message + m, h + 24, 16);
+        m += 16;
+    }
+    memcpy(r->message + m, in + (r->inner_v6 ? 8 : 12), addresses_length);
+    m += addresses_length;
+    memcpy(r->message + m, f + r->l4, 12);
+    r->message_length = m + 12;
     uint64_t carried = 0;
     for (int i = 0; i < 8; i++)
         carried = (carried << 8) | h[8 + i];
@@ -344,6 +420,8 @@ static void ref_classify(const uint8_t *f, size_t len, const struct ref_config *
                      REF_BIT(SP_HANDSHAKE_OVER_TIMEWAIT) | REF_BIT(SP_TIMEWAIT_REFUSED) |
                      REF_BIT(SP_TIMEWAIT_RETRY_FAILED) | REF_BIT(SP_HANDSHAKE_NO_LISTENER) |
                      REF_BIT(SP_HANDSHAKE_REFUSED);
+    else if (r->chained)
+        r->allowed = REF_BIT(SP_FORWARDED) | REF_BIT(ref_handover(f, len, c, r));
     else
         r->allowed = REF_BIT(SP_FORWARDED) | REF_BIT(SP_NO_SOCKET);
 }

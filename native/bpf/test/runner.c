@@ -5,14 +5,19 @@
  *
  *   runner unit
  *   runner counters                             the counter names, one per line, in enum order
- *   runner golden OBJ FILE                      config lines and cases (written by native/bpf/test/bpf_test.py)
+ *   runner golden OBJ FILE [OUTPUTS]            config lines and cases (written by native/bpf/test/bpf_test.py);
+ *                                               OUTPUTS: where to write "NAME RET HEX" of every case's output frame
  *   runner fuzz OBJ FILE [--frames N] [--seed S] config lines and seed frames, mutated N times
  *
  * FILE lines (fields separated by one space):
  *   config default-key HEX32 | key ADDR HEX32 | proxy ADDR | vip ADDR | port N | period-ms N | grace-ms N |
  *          skew-ms N | strict 0|1 | enabled 0|1       (applied to the maps before the next case)
  *          | mark N                                   (golden: skb->mark of the next cases' skbs)
- *   case NAME RET COUNTER INPUT-HEX OUTPUT            OUTPUT: hex, "=" (untouched) or "-" (not checked)
+ *          | ifindex N                                (skb->ingress_ifindex of the runs: the hand-over's FIB lookup)
+ *          | neighbour ADDR DMAC SMAC                 (the reference: a previous owner the namespace reaches, with
+ *                                                      the Ethernet addresses bpf_fib_lookup answers, hex12 each)
+ *   case NAME RET COUNTER INPUT-HEX OUTPUT            RET: ok, shot, redirect or a number; OUTPUT: hex, "="
+ *                                                      (untouched) or "-" (not checked)
  *   seed NAME HEX
  */
 #define _GNU_SOURCE
@@ -43,7 +48,7 @@ static const char *const counter_names[] = {
     "decap-failed",       "icmp-passed",        "handshake-assigned", "handshake-existing",
     "handshake-over-timewait", "timewait-refused", "timewait-retry-failed", "handshake-no-listener",
     "handshake-refused", "forwarded",
-    "no-socket",
+    "no-socket",          "handed-over",        "handover-refused",  "handover-failed",
 };
 _Static_assert(sizeof(counter_names) / sizeof(counter_names[0]) == SP_COUNTERS, "a name per counter");
 
@@ -251,15 +256,19 @@ struct run {
 
 /* skb->mark of the runs (config mark N): the program's retry of a handshake over TIME_WAIT carries one. */
 static uint32_t run_mark;
+/* skb->ingress_ifindex of the runs (config ifindex N): BPF_PROG_TEST_RUN leaves it 0 unless told, and the
+ * hand-over's bpf_fib_lookup starts from it, as it does at a real tc ingress. */
+static uint32_t run_ifindex;
 
 static bool run_once(const struct program *p, const uint8_t *frame, size_t length, struct run *result)
 {
     uint64_t before[SP_COUNTERS], after[SP_COUNTERS];
     read_counters(p, before);
-    struct __sk_buff ctx = {.mark = run_mark};
+    struct __sk_buff ctx = {.mark = run_mark, .ingress_ifindex = run_ifindex};
+    bool with_ctx = run_mark || run_ifindex;
     DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)length,
                         .data_out = result->out, .data_size_out = sizeof(result->out), .repeat = 1,
-                        .ctx_in = run_mark ? &ctx : NULL, .ctx_size_in = run_mark ? sizeof(ctx) : 0);
+                        .ctx_in = with_ctx ? &ctx : NULL, .ctx_size_in = with_ctx ? sizeof(ctx) : 0);
     if (bpf_prog_test_run_opts(p->prog, &opts)) {
         result->error = errno;
         return false;
@@ -306,6 +315,15 @@ static bool config_line(struct ref_config *c, char *rest)
         c->vips[c->vip_count++] = address;
         return true;
     }
+    if (!strcmp(key, "neighbour") && b && parse_address(a, &address) && c->neighbour_count < REF_MAX_ENTRIES) {
+        char *smac = strtok(NULL, " ");
+        struct ref_neighbour *n = &c->neighbours[c->neighbour_count];
+        n->address = address;
+        if (!smac || from_hex(b, n->dmac, 6) != 6 || from_hex(smac, n->smac, 6) != 6)
+            return false;
+        c->neighbour_count++;
+        return true;
+    }
     unsigned long v = strtoul(a, NULL, 10);
     if (!strcmp(key, "port"))
         c->port = (uint16_t)v;
@@ -321,6 +339,8 @@ static bool config_line(struct ref_config *c, char *rest)
         c->enabled = v != 0;
     else if (!strcmp(key, "mark"))
         run_mark = (uint32_t)v;
+    else if (!strcmp(key, "ifindex"))
+        run_ifindex = (uint32_t)v;
     else
         return false;
     return true;
@@ -342,13 +362,18 @@ static void hex_dump(const char *label, const uint8_t *bytes, size_t length)
     printf("\n");
 }
 
-static int golden(const char *object, const char *path)
+static int golden(const char *object, const char *path, const char *outputs_path)
 {
     struct program p;
     load(&p, object);
     FILE *in = fopen(path, "r");
     if (!in) {
         perror(path);
+        return 2;
+    }
+    FILE *outputs = outputs_path ? fopen(outputs_path, "w") : NULL;
+    if (outputs_path && !outputs) {
+        perror(outputs_path);
         return 2;
     }
     struct ref_config c = {.enabled = true};
@@ -381,7 +406,16 @@ static int golden(const char *object, const char *path)
             check(false, check_name, "BPF_PROG_TEST_RUN: %s", strerror(r.error));
             continue;
         }
-        int want_ret = !strcmp(ret, "ok") ? 0 : !strcmp(ret, "shot") ? 2 : atoi(ret);
+        if (outputs) {
+            fprintf(outputs, "%s %d ", name, r.ret);
+            for (uint32_t i = 0; i < r.out_length; i++)
+                fprintf(outputs, "%02x", r.out[i]);
+            fprintf(outputs, "\n");
+        }
+        int want_ret = !strcmp(ret, "ok")         ? 0
+                       : !strcmp(ret, "shot")     ? 2
+                       : !strcmp(ret, "redirect") ? 7 /* TC_ACT_REDIRECT */
+                                                  : atoi(ret);
         if (r.ret != want_ret) {
             check(false, check_name, "returned %d", r.ret);
             continue;
@@ -410,6 +444,8 @@ static int golden(const char *object, const char *path)
         check(true, check_name, " ");
     }
     fclose(in);
+    if (outputs)
+        fclose(outputs);
     bpf_object__close(p.object);
     return 0;
 }
@@ -436,7 +472,7 @@ static bool insert(struct frame *f, size_t offset, size_t n, bool random_bytes)
 
 /* Where the seed's encapsulation pieces are (seeds are well-formed): outer IP, our header, inner IP. */
 struct layout {
-    bool outer_v6, inner_v6;
+    bool outer_v6, inner_v6, chained;
     size_t outer, header, inner;
 };
 
@@ -450,11 +486,65 @@ static bool layout_of(const struct frame *f, struct layout *l)
     l->outer = 14;
     l->outer_v6 = type == 0x86dd;
     l->header = 14 + (l->outer_v6 ? 40 : (f->bytes[14] & 0xf) * 4) + 8;
-    l->inner = l->header + 16;
+    if (l->header + 16 > f->length)
+        return false;
+    l->chained = f->bytes[l->header] == 0x09;
+    l->inner = l->header + (l->chained ? 40 : 16);
     if (l->inner + 20 > f->length)
         return false;
     l->inner_v6 = f->bytes[l->header + 1] == 41;
     return true;
+}
+
+static void fix_ipv4_checksum_of(uint8_t *header);
+
+/* The outer IP and UDP lengths made to agree with the frame (IPv4's checksum made right too): after a mutation
+ * that moved bytes, so that a chained frame can still reach the hand-over (which refuses disagreeing lengths). */
+static void fix_outer_lengths(struct frame *f)
+{
+    struct layout l;
+    if (!layout_of(f, &l))
+        return;
+    size_t udp = l.header - 8;
+    if (l.outer_v6) {
+        if (f->bytes[20] != 17)
+            return;
+        set_be16(f->bytes + 18, (uint16_t)(f->length - 54));
+        set_be16(f->bytes + udp + 4, (uint16_t)(f->length - 54));
+    } else {
+        set_be16(f->bytes + 16, (uint16_t)(f->length - 14));
+        set_be16(f->bytes + udp + 4, (uint16_t)(f->length - udp));
+        fix_ipv4_checksum_of(f->bytes + 14);
+    }
+}
+
+/* The chained header's previous owner (16 bytes at 24): kind 0 one the namespace reaches (config neighbour), 1 the
+ * outer destination (ourselves), 2 one of the other family. */
+static void set_previous(struct frame *f, const struct layout *l, const struct ref_config *c, uint32_t kind)
+{
+    uint8_t *previous = f->bytes + l->header + 24;
+    int family = l->outer_v6 ? 6 : 4;
+    const uint8_t *bytes = NULL;
+    if (kind == 1) {
+        bytes = f->bytes + (l->outer_v6 ? 38 : 30);
+    } else {
+        if (kind == 2)
+            family = 10 - family;
+        for (int tries = 0; tries < 8 && !bytes && c->neighbour_count; tries++) {
+            const struct ref_neighbour *n = &c->neighbours[below((uint32_t)c->neighbour_count)];
+            if (n->address.family == family)
+                bytes = n->address.bytes;
+        }
+        if (!bytes)
+            return;
+    }
+    memset(previous, 0, 16);
+    if (family == 4) {
+        previous[10] = previous[11] = 0xff;
+        memmove(previous + 12, bytes, 4);
+    } else {
+        memmove(previous, bytes, 16);
+    }
 }
 
 static const uint8_t interesting[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0f, 0x10, 0x11, 0x29, 0x2c,
@@ -465,7 +555,7 @@ static void mutate(struct frame *f, const struct ref_config *c, uint64_t now_ms)
     struct layout l = {0};
     bool structured = layout_of(f, &l);
     size_t span = f->length < 200 ? f->length : 200;
-    switch (below(structured ? 16 : 6)) {
+    switch (below(structured ? 17 : 6)) {
     case 0: /* a bit anywhere in the headers */
         f->bytes[below((uint32_t)span)] ^= (uint8_t)(1u << below(8));
         break;
@@ -587,9 +677,55 @@ static void mutate(struct frame *f, const struct ref_config *c, uint64_t now_ms)
             f->bytes[l4 + 12 + below(2)] = (uint8_t)rnd();
         break;
     }
-    default: /* the outer addresses: another proxy, another backend address */
+    case 15: /* the outer addresses: another proxy, another backend address */
         f->bytes[l.outer + (l.outer_v6 ? 8 + below(32) : 12 + below(8))] ^= (uint8_t)(1u << below(8));
         break;
+    default: { /* the chained header (encap.h): its form, its previous owner, A2, the TTL, the 24 bytes in or out */
+        uint8_t *h = f->bytes + l.header;
+        switch (below(8)) {
+        case 0:
+            h[0] = h[0] == 0x09 ? 0x03 : 0x09;
+            break;
+        case 1:
+            h[6] ^= 0x80;
+            break;
+        case 2:
+            if (l.chained)
+                h[24 + below(16)] ^= (uint8_t)(1u << below(8));
+            break;
+        case 3:
+            if (l.chained)
+                h[16 + below(8)] = (uint8_t)rnd();
+            break;
+        case 4:
+            if (l.chained)
+                set_previous(f, &l, c, below(3));
+            break;
+        case 5: /* the outer TTL or hop limit near its end */
+            f->bytes[l.outer_v6 ? 21 : 22] = (uint8_t)below(4);
+            break;
+        case 6: /* plain to chained: 24 bytes in, a previous owner the namespace reaches, the lengths right */
+            if (!l.chained && insert(f, l.header + 16, 24, true)) {
+                h = f->bytes + l.header;
+                h[0] = 0x09;
+                h[4] = h[5] = h[7] = 0;
+                h[6] = 0x80;
+                l.chained = true;
+                set_previous(f, &l, c, 0);
+                fix_outer_lengths(f);
+            }
+            break;
+        default: /* chained to plain: the 24 bytes out */
+            if (l.chained) {
+                memmove(h + 16, h + 40, f->length - (l.header + 40));
+                f->length -= 24;
+                h[0] = 0x03;
+                h[6] &= 0x7f;
+                fix_outer_lengths(f);
+            }
+        }
+        break;
+    }
     }
 }
 
@@ -627,6 +763,42 @@ static void expected_decap(const uint8_t *in, size_t length, const struct ref_re
         ip[1] = (uint8_t)((ip[1] & ~0x30) | (ecn << 4));
     else
         ip[1] = (uint8_t)((ip[1] & ~0x3) | ecn);
+}
+
+/* The frame a chained packet handed over must become (handover.h): Ethernet addresses from the FIB lookup, the
+ * outer IP header with the previous owner as destination, TTL / hop limit one less and its length 24 bytes less,
+ * UDP ports kept with its length 24 less and no checksum, the plain header (0x03, Proto, flags, word 1 zero, A2),
+ * the inner packet as it came. IPv4's header checksum is left out here (compared as valid in, valid out). */
+static void expected_handover(const uint8_t *in, size_t length, const struct ref_result *r, struct frame *out)
+{
+    const uint8_t *h = in + r->header, *previous = h + 24;
+    size_t ip_length = r->outer_v6 ? 40 : 20;
+    memcpy(out->bytes, r->next_hop->dmac, 6);
+    memcpy(out->bytes + 6, r->next_hop->smac, 6);
+    memcpy(out->bytes + 12, in + 12, 2 + ip_length);
+    uint8_t *ip = out->bytes + 14;
+    if (r->outer_v6) {
+        set_be16(ip + 4, (uint16_t)(ref_be16(ip + 4) - 24));
+        ip[7]--;
+        memcpy(ip + 24, previous, 16);
+    } else {
+        set_be16(ip + 2, (uint16_t)(ref_be16(ip + 2) - 24));
+        ip[8]--;
+        memcpy(ip + 16, previous + 12, 4);
+        ip[10] = in[24];
+        ip[11] = in[25];
+    }
+    uint8_t *udp = ip + ip_length;
+    memcpy(udp, in + 14 + ip_length, 4);
+    set_be16(udp + 4, (uint16_t)(ref_be16(in + 14 + ip_length + 4) - 24));
+    udp[6] = udp[7] = 0;
+    uint8_t *plain = udp + 8;
+    plain[0] = 0x03;
+    memcpy(plain + 1, h + 1, 3);
+    memset(plain + 4, 0, 4);
+    memcpy(plain + 8, h + 16, 8);
+    memcpy(plain + 16, in + r->inner, length - r->inner);
+    out->length = length - 24;
 }
 
 /* One's complement sum of bytes [from, length) of a frame, folded (0 and 0xffff, both zero, as 0). */
@@ -721,6 +893,8 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
         int mutations = 1 + (int)below(3);
         for (int m = 0; m < mutations; m++)
             mutate(&f, &c, now);
+        if (!below(4))
+            fix_outer_lengths(&f);
         /* BPF_PROG_TEST_RUN (6.18) refuses an IPv4 frame shorter than its fixed IP header, and IPv6 likewise
          * (it pulls the network header), though a real tc ingress hook can see one: shorter truncations are
          * lengthened to that minimum here, and the program's bounds checks below it are not exercised. */
@@ -761,9 +935,21 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
             bool passes = r.counter == SP_NOT_OURS || r.counter == SP_ICMP_PASSED ||
                           r.counter == SP_HANDSHAKE_ASSIGNED || r.counter == SP_HANDSHAKE_EXISTING ||
                           r.counter == SP_HANDSHAKE_OVER_TIMEWAIT || r.counter == SP_FORWARDED;
-            if (r.ret != (passes ? 0 : 2))
+            int want_ret = r.counter == SP_HANDED_OVER ? 7 : passes ? 0 : 2;
+            if (r.ret != want_ret)
                 snprintf(why, sizeof(why), "returned %d with counter %s", r.ret, counter_names[r.counter]);
-            else if (r.counter == SP_NOT_OURS &&
+            else if (r.counter == SP_HANDED_OVER) {
+                expected_handover(f.bytes, f.length, &after_run, &want);
+                bool same = r.out_length == want.length && !memcmp(r.out, want.bytes, 24) &&
+                            !memcmp(r.out + 26, want.bytes + 26, want.length - 26);
+                if (after_run.outer_v6)
+                    same = r.out_length == want.length && !memcmp(r.out, want.bytes, want.length);
+                if (!same)
+                    snprintf(why, sizeof(why), "handed-over frame differs from the reference's");
+                else if (!after_run.outer_v6 &&
+                         (ref_ip_checksum(f.bytes + 14, 20) == 0) != (ref_ip_checksum(r.out + 14, 20) == 0))
+                    snprintf(why, sizeof(why), "outer IPv4 checksum validity changed by the hand-over");
+            } else if (r.counter == SP_NOT_OURS &&
                      (r.out_length != f.length || memcmp(r.out, f.bytes, f.length)))
                 snprintf(why, sizeof(why), "a frame not ours was changed");
             else if (passes && r.counter != SP_NOT_OURS) {
@@ -918,7 +1104,7 @@ int main(int argc, char **argv)
             printf("%s\n", counter_names[i]);
         return 0;
     } else if (argc >= 4 && !strcmp(argv[1], "golden")) {
-        int rc = golden(argv[2], argv[3]);
+        int rc = golden(argv[2], argv[3], argc >= 5 ? argv[4] : NULL);
         if (rc)
             return rc;
     } else if (argc >= 4 && !strcmp(argv[1], "fuzz")) {
@@ -934,7 +1120,8 @@ int main(int argc, char **argv)
         if (rc)
             return rc;
     } else {
-        fprintf(stderr, "usage: runner unit | counters | golden OBJ FILE | fuzz OBJ FILE [--frames N] [--seed S]\n");
+        fprintf(stderr, "usage: runner unit | counters | golden OBJ FILE [OUTPUTS] | fuzz OBJ FILE [--frames N] "
+                        "[--seed S]\n");
         return 2;
     }
     return failed ? 1 : 0;
