@@ -15,4 +15,5 @@ bash "$here/scripts/setup.sh"
 status=0
 SYNPROXY_NO_BUILD=1 bash "$here/scripts/e2e/run.sh" || status=1
 SYNPROXY_NO_BUILD=1 bash "$here/scripts/fleet/run.sh" || status=1
+SYNPROXY_NO_BUILD=1 bash "$here/scripts/backends/run.sh" || status=1
 exit $status

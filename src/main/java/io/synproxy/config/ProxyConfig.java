@@ -327,12 +327,14 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
 
     /**
      * The MSS our SYN-ACK advertises to clients of one family: what a client segment may carry so that, encapsulated
-     * toward the backend with the worst-case outer header of the configured backends, it still fits the backend MTU.
+     * toward the backend with the worst-case outer header of the configured backends (the chained header's when
+     * daisy chaining is on), it still fits the backend MTU.
      */
     public int advertisedMss(final boolean clientV6) {
         final boolean anyV6Outer = backends.stream().anyMatch(b -> b.address().v6());
-        final int outer = (anyV6Outer ? Ipv6Header.LENGTH : Ipv4Header.MIN_LENGTH) + UdpHeader.LENGTH
-            + EncapHeader.LENGTH;
+        // With daisy chaining on, a packet may carry the chained header (24 bytes more): it must fit too.
+        final int header = changes.chainSeconds() > 0 ? EncapHeader.CHAINED_LENGTH : EncapHeader.LENGTH;
+        final int outer = (anyV6Outer ? Ipv6Header.LENGTH : Ipv4Header.MIN_LENGTH) + UdpHeader.LENGTH + header;
         final int inner = (clientV6 ? Ipv6Header.LENGTH : Ipv4Header.MIN_LENGTH) + TcpHeader.MIN_LENGTH;
         return encap.backendMtu() - outer - inner;
     }

@@ -21,6 +21,9 @@ public final class BackendDirector {
     private final LongSupplier clockMillis;
     private final PrintStream log;
     private final Set<String> unhealthy = ConcurrentHashMap.newKeySet();
+    private StatsFile stats;
+    private final java.util.Map<String, org.agrona.concurrent.status.AtomicCounter[]> published =
+        new java.util.HashMap<>();
 
     public BackendDirector(final ProxyConfig config, final byte[] authKey, final LongSupplier clockMillis,
                            final PrintStream log) {
@@ -28,6 +31,36 @@ public final class BackendDirector {
         this.authKey = authKey.clone();
         this.clockMillis = clockMillis;
         this.log = log;
+    }
+
+    /**
+     * Publishes each backend's state into the counters file at every build: {@code backend-ADDR member} (owns slots),
+     * {@code draining}, {@code chained-slots} (slots that still name it as their previous owner: what a draining or
+     * failed backend still holds, the proxy keeping no per-connection state).
+     */
+    public BackendDirector publishTo(final StatsFile file) {
+        this.stats = file;
+        return this;
+    }
+
+    private void publish(final BackendTable table, final int[] chained) {
+        if (stats == null) {
+            return;
+        }
+        for (final org.agrona.concurrent.status.AtomicCounter[] counters : published.values()) {
+            counters[0].setRelease(0);
+            counters[1].setRelease(0);
+            counters[2].setRelease(0);
+        }
+        for (int i = 0; i < table.size(); i++) {
+            final String name = "backend-" + table.address(i);
+            final org.agrona.concurrent.status.AtomicCounter[] counters = published.computeIfAbsent(name, n ->
+                new org.agrona.concurrent.status.AtomicCounter[] {stats.newCounter(n + " member"),
+                    stats.newCounter(n + " draining"), stats.newCounter(n + " chained-slots")});
+            counters[0].setRelease(table.isMember(i) ? 1 : 0);
+            counters[1].setRelease(table.isDraining(i) ? 1 : 0);
+            counters[2].setRelease(chained[i]);
+        }
     }
 
     /** The configuration whose backends are in force. */
@@ -56,6 +89,7 @@ public final class BackendDirector {
                     .append(chained[i]);
             }
         }
+        publish(table, chained);
         log.println("backends: " + why + ": " + table.members() + " of " + table.size() + " own slots; "
             + table.movedSlots() + " slots changed hands" + (previous.isEmpty() ? ""
             : "; previous owners named (slots): " + previous));

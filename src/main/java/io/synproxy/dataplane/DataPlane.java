@@ -146,6 +146,7 @@ public final class DataPlane implements AutoCloseable {
             () -> director.reload(config.file(), control.baseBackends())).initialBackends(backends)
             .rebuildWith(() -> director.build(control.baseBackends(), "health"));
         health = new HealthChecker(director, control::requestRebuild, stats, System.out);
+        director.publishTo(stats).build(null, "start");
         wireHostPaths(dp);
         if (!hostPorts.isEmpty()) {
             hostAgent = new HostAgent(dp, config.vips(), control, this::unhealthy, System.out);

@@ -51,7 +51,18 @@ final class HealthChecker implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Checks start this long after the proxy: its host path (the kernel's neighbours, the routes through the exception
+     * path) is ready within it, and a check that fails before then says nothing about the backend.
+     */
+    static final long START_GRACE_MILLIS = 3000;
+
     private void loop() {
+        try {
+            Thread.sleep(START_GRACE_MILLIS);
+        } catch (final InterruptedException e) {
+            return;
+        }
         while (running) {
             final ProxyConfig config = director.config();
             final ProxyConfig.Health health = config.changes().health();

@@ -27,8 +27,8 @@ class ProxyConfigTest {
         assertEquals(2, config.vips().size());
         assertEquals(6080, config.encap().port());
         // 1500 - (outer IPv4 20 + UDP 8 + encap 12) - inner IPv4 20 - TCP 20
-        assertEquals(1416, config.advertisedMss(false));
-        assertEquals(1396, config.advertisedMss(true));
+        assertEquals(1392, config.advertisedMss(false), "1500 - 20 - 8 - 40 (the chained header) - 20 - 20");
+        assertEquals(1372, config.advertisedMss(true));
         assertEquals(65537, config.maglevTableSize());
     }
 
