@@ -140,6 +140,7 @@ read -r sent flood_seconds < "$work/flood.count"
 read -r clients_ok clients_bad < "$work/clients.count"
 rx=$(counter rx-frames) synacks=$(counter syn-ack-sent) replies=$(counter neighbour-replies)
 encapsulated=$(counter encapsulated) dropped=$(counter dropped)
+to_host=$(( $(counter to-host-control) + $(counter to-host-other) ))
 echo "        flood: $sent SYNs sent in $flood_seconds s ($(( sent / ${flood_seconds%.*} )) per second); proxy: $rx frames in, $synacks SYN-ACKs, $encapsulated encapsulated, $dropped dropped"
 check "every real connection completed intact ($clients_ok ok, $clients_bad failed)" \
   holds "clients_ok >= 2 && clients_bad == 0"
@@ -169,8 +170,8 @@ read -r kb_per_min rss_min rss_max <<<"$slope"
 # Flat: growing by less than 1 MiB a minute (the JIT and the GC's own heap sizing move it by that much at most).
 check "resident memory flat: slope ${kb_per_min} kB/min over $(wc -l < "$work/rss") samples (${rss_min}-${rss_max} kB)" \
   /usr/bin/python3 -c "import sys; sys.exit(0 if abs(float('$kb_per_min')) < 1024 else 1)"
-check "the counters add up: frames in ($rx) = SYN-ACKs + neighbour replies + encapsulated + dropped" \
-  holds "${rx:-0} > 0 && rx == synacks + replies + encapsulated + dropped"
+check "the counters add up: frames in ($rx) = SYN-ACKs + neighbour replies + encapsulated + to the host + dropped" \
+  holds "${rx:-0} > 0 && rx == synacks + replies + encapsulated + to_host + dropped"
 missed=$(awk '$1 == "port-clients" && $2 == "rx-missed" {gsub(",", "", $NF); print $NF}' <<<"$stats")
 echo "        the clients' port counted ${missed:-0} frames missed (DPDK rx-missed); $((sent - ${rx:-0})) more SYNs were sent than frames arrived (lost in the veth and the kernel's packet socket before DPDK)"
 check "the flood reached the proxy: SYN-ACKs sent ($synacks) for most of the $sent SYNs" holds "synacks * 2 > sent"
