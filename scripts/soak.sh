@@ -140,7 +140,8 @@ read -r sent flood_seconds < "$work/flood.count"
 read -r clients_ok clients_bad < "$work/clients.count"
 rx=$(counter rx-frames) synacks=$(counter syn-ack-sent) replies=$(counter neighbour-replies)
 encapsulated=$(counter encapsulated) dropped=$(counter dropped)
-to_host=$(( $(counter to-host-control) + $(counter to-host-other) ))
+host_control=$(counter to-host-control) host_other=$(counter to-host-other)
+to_host=$(( ${host_control:-0} + ${host_other:-0} ))
 echo "        flood: $sent SYNs sent in $flood_seconds s ($(( sent / ${flood_seconds%.*} )) per second); proxy: $rx frames in, $synacks SYN-ACKs, $encapsulated encapsulated, $dropped dropped"
 check "every real connection completed intact ($clients_ok ok, $clients_bad failed)" \
   holds "clients_ok >= 2 && clients_bad == 0"
