@@ -16,6 +16,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 _Static_assert(sizeof(sp_frame) == 32, "sp_frame is 32 bytes: Java's FrameDescriptors.SIZE");
 
@@ -80,6 +81,25 @@ void *sp_mempool_create(const char *name, uint32_t count, uint32_t cache, uint16
 void sp_mempool_free(void *pool) { rte_mempool_free(pool); }
 
 uint32_t sp_mempool_available(void *pool) { return rte_mempool_avail_count(pool); }
+
+void *sp_ring_lookup(const char *name) { return rte_ring_lookup(name); }
+
+uint32_t sp_ring_drain(void *ring, uint32_t max)
+{
+    void *mbufs[SP_CHUNK];
+    uint32_t freed = 0;
+    while (freed < max) {
+        unsigned want = max - freed < SP_CHUNK ? max - freed : SP_CHUNK;
+        unsigned got = rte_ring_dequeue_burst(ring, mbufs, want, NULL);
+        if (got == 0)
+            break;
+        rte_pktmbuf_free_bulk((struct rte_mbuf **)mbufs, got);
+        freed += got;
+    }
+    return freed;
+}
+
+uint32_t sp_ring_count(void *ring) { return rte_ring_count(ring); }
 
 int sp_port_setup(uint16_t port, uint16_t rx_queues, uint16_t tx_queues, uint16_t rx_descriptors,
                   uint16_t tx_descriptors, void *pool)

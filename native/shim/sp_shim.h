@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#define SP_ABI_VERSION 1
+#define SP_ABI_VERSION 2
 
 /* One received frame, as the packet engine reads it (io.synproxy.engine.FrameDescriptors). 32 bytes. */
 typedef struct sp_frame {
@@ -98,6 +98,13 @@ uint16_t sp_rx_burst(uint16_t port, uint16_t queue, sp_frame *frames, uint16_t m
 uint16_t sp_tx_burst(uint16_t port, uint16_t queue, sp_frame *frames, uint16_t count);
 /* Frees the mbufs of frames[0..count). */
 void sp_free(sp_frame *frames, uint16_t count);
+
+/* An rte_ring by name (e.g. one net_ring created with nodeaction=NAME:SOCKET:CREATE, "ETH_RXTX0_NAME"), NULL if none:
+ * how a test plays a port that is slower than the traffic. sp_ring_drain frees up to max mbufs waiting in it and
+ * returns how many; sp_ring_count says how many wait. */
+void *sp_ring_lookup(const char *name);
+uint32_t sp_ring_drain(void *ring, uint32_t max);
+uint32_t sp_ring_count(void *ring);
 
 /* Registers the calling non-EAL thread with EAL (per-lcore mempool caches) and pins it to one core. */
 int sp_thread_register(void);

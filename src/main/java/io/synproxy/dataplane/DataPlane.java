@@ -53,6 +53,7 @@ public final class DataPlane implements AutoCloseable {
     private static final int HOST_RING_CAPACITY = 1024;
     private LongSupplier clockMillis = System::currentTimeMillis;
     private boolean closed;
+    private int mbufsPerPool;
 
     private DataPlane() {
     }
@@ -82,6 +83,7 @@ public final class DataPlane implements AutoCloseable {
                       final LongSupplier clockMillis) {
         this.clockMillis = clockMillis;
         Dpdk.initEal(dp.ealArgs());
+        mbufsPerPool = dp.mbufs();
         final Map<Integer, MemorySegment> poolBySocket = new HashMap<>();
         for (final Dataplane.Port port : dp.ports()) {
             final int id = port.isPci() ? portByName(port) : Dpdk.probe(port.device());
@@ -123,7 +125,8 @@ public final class DataPlane implements AutoCloseable {
         final BackendTable backends = director.initial();
         final SaltSnapshot initial = schedule.snapshotAt(clockMillis.getAsLong());
         stats = StatsFile.create(dp.statsFile(), dp.workers().size() * (EngineCounters.COUNT + 2)
-            + portIds.size() * PortStatsAgent.countersPerPort() + hostPorts.size() * ExceptionAgent.COUNTERS.length
+            + portIds.size() * PortStatsAgent.countersPerPort() + pools.size() * PortStatsAgent.countersPerPool()
+            + hostPorts.size() * ExceptionAgent.COUNTERS.length
             + 256);
         final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> queues = new ArrayList<>();
         final List<OneToOneConcurrentArrayQueue<BackendTable>> backendQueues = new ArrayList<>();
@@ -170,7 +173,7 @@ public final class DataPlane implements AutoCloseable {
         health.start();
         // The control thread also copies the ports' own counters out; both are mostly asleep.
         final Agent controlThread = new CompositeAgent(new PinnedAgent(control, dp.controlCore()),
-            new PortStatsAgent(portIds, stats));
+            new PortStatsAgent(portIds, pools, stats));
         runners.add(startRunner(new AgentRunner(new SleepingMillisIdleStrategy(1), DataPlane::fail, null,
             controlThread)));
     }
@@ -322,6 +325,20 @@ public final class DataPlane implements AutoCloseable {
             names.add(worker.roleName());
         }
         return new SaltWatchdog(names, engines, clockMillis, out);
+    }
+
+    /** Free mbufs in the data plane's pools (per-core caches included): back to their size when nothing is held. */
+    public long mbufsFree() {
+        long free = 0;
+        for (final MemorySegment pool : pools) {
+            free += Integer.toUnsignedLong(Shim.mempoolAvailable(pool));
+        }
+        return free;
+    }
+
+    /** The mbufs of all the data plane's pools (one per NUMA socket of the ports). */
+    public long mbufsTotal() {
+        return (long) pools.size() * mbufsPerPool;
     }
 
     /** The sum of every worker's counter (approximate while running: read from other threads). */

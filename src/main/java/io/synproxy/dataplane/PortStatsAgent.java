@@ -8,8 +8,10 @@ import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.status.AtomicCounter;
 
 /**
- * Copies each port's own counters (packets, bytes, misses, mbuf allocation failures) into the counters file once a
- * second, on the control thread: `stat` shows them beside the workers'.
+ * Copies each port's own counters (packets, bytes, misses, mbuf allocation failures), its link state and the
+ * mempools' free mbufs into the counters file once a second, on the control thread: `stat` shows them beside the
+ * workers'. A link that goes down or comes back is counted ({@code link-changes}) and said on the log; the workers
+ * keep polling either way, and the node counts as unhealthy while a port is down (its VIPs are withdrawn).
  */
 final class PortStatsAgent implements Agent {
     private static final String[] NAMES = {"rx-packets", "tx-packets", "rx-bytes", "tx-bytes", "rx-missed",
@@ -17,23 +19,51 @@ final class PortStatsAgent implements Agent {
     private static final long PERIOD_NANOS = 1_000_000_000L;
 
     private final int[] ports;
+    private final String[] names;
     private final List<AtomicCounter[]> counters = new ArrayList<>();
+    private final AtomicCounter[] linkUp;
+    private final AtomicCounter[] linkChanges;
+    private final int[] lastLink;
+    private final List<java.lang.foreign.MemorySegment> pools;
+    private final AtomicCounter[] poolAvailable;
     private long lastNanos;
 
     PortStatsAgent(final Map<String, Integer> portIds, final StatsFile file) {
+        this(portIds, List.of(), file);
+    }
+
+    PortStatsAgent(final Map<String, Integer> portIds, final List<java.lang.foreign.MemorySegment> pools,
+                   final StatsFile file) {
         ports = portIds.values().stream().mapToInt(Integer::intValue).toArray();
+        names = portIds.keySet().toArray(new String[0]);
+        linkUp = new AtomicCounter[ports.length];
+        linkChanges = new AtomicCounter[ports.length];
+        lastLink = new int[ports.length];
+        int p = 0;
         for (final String name : portIds.keySet()) {
             final AtomicCounter[] perPort = new AtomicCounter[Shim.STATS_COUNT];
             for (int i = 0; i < perPort.length; i++) {
                 perPort[i] = file.newCounter("port-" + name + " " + NAMES[i]);
             }
             counters.add(perPort);
+            linkUp[p] = file.newCounter("port-" + name + " link-up");
+            linkChanges[p] = file.newCounter("port-" + name + " link-changes");
+            lastLink[p++] = -1;
+        }
+        this.pools = List.copyOf(pools);
+        poolAvailable = new AtomicCounter[pools.size()];
+        for (int i = 0; i < poolAvailable.length; i++) {
+            poolAvailable[i] = file.newCounter("pool-" + i + " mbufs-free");
         }
     }
 
-    /** Counters it adds to the file: one set per port. */
+    /** Counters it adds to the file: one set per port (and one per pool, {@link #countersPerPool}). */
     static int countersPerPort() {
-        return Shim.STATS_COUNT;
+        return Shim.STATS_COUNT + 2;
+    }
+
+    static int countersPerPool() {
+        return 1;
     }
 
     @Override
@@ -48,6 +78,20 @@ final class PortStatsAgent implements Agent {
     }
 
     void publish() {
+        for (int i = 0; i < poolAvailable.length; i++) {
+            poolAvailable[i].setRelease(Integer.toUnsignedLong(Shim.mempoolAvailable(pools.get(i))));
+        }
+        for (int p = 0; p < ports.length; p++) {
+            final int up = Shim.portLinkUp(ports[p]) == 1 ? 1 : 0;
+            if (up != lastLink[p]) {
+                if (lastLink[p] >= 0) {
+                    linkChanges[p].increment();
+                    System.out.println("port " + names[p] + ": link " + (up == 1 ? "up" : "down"));
+                }
+                lastLink[p] = up;
+                linkUp[p].setRelease(up);
+            }
+        }
         for (int p = 0; p < ports.length; p++) {
             final long[] values = Dpdk.stats(ports[p]);
             final AtomicCounter[] perPort = counters.get(p);

@@ -25,7 +25,7 @@ import java.nio.file.Path;
  */
 public final class Shim {
     /** The sp_shim.h ABI these bindings were written for. */
-    public static final int ABI_VERSION = 1;
+    public static final int ABI_VERSION = 2;
 
     public static final int LAYOUT_FRAME_SIZE = 0;
     public static final int LAYOUT_FRAME_ADDRESS = 1;
@@ -78,6 +78,12 @@ public final class Shim {
     private static final MethodHandle SP_MEMPOOL_FREE = downcall("sp_mempool_free",
         FunctionDescriptor.ofVoid(ADDRESS));
     private static final MethodHandle SP_MEMPOOL_AVAILABLE = downcall("sp_mempool_available",
+        FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle SP_RING_LOOKUP = downcall("sp_ring_lookup",
+        FunctionDescriptor.of(ADDRESS, ADDRESS));
+    private static final MethodHandle SP_RING_DRAIN = downcall("sp_ring_drain",
+        FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SP_RING_COUNT = downcall("sp_ring_count",
         FunctionDescriptor.of(JAVA_INT, ADDRESS));
     private static final MethodHandle SP_PORT_SETUP = downcall("sp_port_setup",
         FunctionDescriptor.of(JAVA_INT, JAVA_SHORT, JAVA_SHORT, JAVA_SHORT, JAVA_SHORT, JAVA_SHORT, ADDRESS));
@@ -247,6 +253,32 @@ public final class Shim {
     public static void mempoolFree(final MemorySegment pool) {
         try {
             SP_MEMPOOL_FREE.invokeExact(pool);
+        } catch (final Throwable t) {
+            throw failed(t);
+        }
+    }
+
+    /** An rte_ring by name, or NULL (tests: the ring behind a net_ring port). */
+    public static MemorySegment ringLookup(final MemorySegment name) {
+        try {
+            return (MemorySegment) SP_RING_LOOKUP.invokeExact(name);
+        } catch (final Throwable t) {
+            throw failed(t);
+        }
+    }
+
+    /** Frees up to {@code max} mbufs waiting in the ring; returns how many. */
+    public static int ringDrain(final MemorySegment ring, final int max) {
+        try {
+            return (int) SP_RING_DRAIN.invokeExact(ring, max);
+        } catch (final Throwable t) {
+            throw failed(t);
+        }
+    }
+
+    public static int ringCount(final MemorySegment ring) {
+        try {
+            return (int) SP_RING_COUNT.invokeExact(ring);
         } catch (final Throwable t) {
             throw failed(t);
         }
