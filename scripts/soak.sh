@@ -130,6 +130,34 @@ for ((i = 0; i < seconds / 60; i++)); do
 done
 wait "$flood_pid" || true; flood_pid=""
 wait "$clients_pid" || true; clients_pid=""
+
+# Links: the veth under the data plane goes down under traffic and comes back; the worker keeps polling, the change
+# is counted and shown, and traffic resumes by itself.
+port_counter() { synproxy stat -f "$work/stats" --count 1 | awk -v n="port-clients $1" \
+  'index($0, n) == 3 {gsub(",", "", $NF); v = $NF} END {print v + 0}'; }
+link_changes=$(port_counter link-changes)
+ip netns exec "$CLIENT_NS" /usr/bin/python3 "$here/scripts/e2e/transfer.py" "$VIP4" 9000 4194304 30 > "$work/link.transfer" &
+link_transfer=$!
+sleep 1
+ip -n "$PROXY_NS" link set "$PROXY_CLIENT_IF" down
+sleep 3
+link_down_shown=$(port_counter link-up)
+rx_while_down=$(synproxy stat -f "$work/stats" --count 1 | awk 'index($0, "worker-0 rx-frames") == 3 {gsub(",", "", $NF); print $NF}')
+ip -n "$PROXY_NS" link set "$PROXY_CLIENT_IF" up
+wait "$link_transfer"
+after=0
+for i in 1 2 3; do
+  r=$(ip netns exec "$CLIENT_NS" /usr/bin/python3 "$here/scripts/e2e/transfer.py" "$VIP4" 9000 65536 20 || true)
+  [ "$r" = "ok 65536" ] && after=$((after + 1))
+done
+sleep 1.5
+link_changes=$(( $(port_counter link-changes) - link_changes ))
+link_up_again=$(port_counter link-up)
+echo "        link: port down 3 s under a 4 MiB transfer ($(cat "$work/link.transfer")), $link_changes link changes counted, shown down: $([ "$link_down_shown" = 0 ] && echo yes || echo no), $after of 3 transfers after it came back"
+check "links: down and up counted (link-changes $link_changes) and shown in stat (link-up 0, then 1)" \
+  holds "link_changes == 2 && link_down_shown == 0 && link_up_again == 1"
+links_resumed() { (( after == 3 )) && grep -q "^ok " "$work/link.transfer"; }
+check "links: traffic resumes by itself: the transfer across the outage and 3 after it intact" links_resumed
 sleep 1
 stats=$(synproxy stat -f "$work/stats" --count 1)
 counter() { awk -v n="worker-0 $1" 'index($0, n) == 3 {gsub(",", "", $NF); print $NF}' <<<"$stats"; }

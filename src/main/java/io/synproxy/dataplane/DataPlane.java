@@ -39,6 +39,7 @@ public final class DataPlane implements AutoCloseable {
 
     private final Arena arena = Arena.ofShared();
     private final Map<String, Integer> portIds = new LinkedHashMap<>();
+    private final Map<String, PortLink> links = new HashMap<>();
     private final List<MemorySegment> pools = new ArrayList<>();
     private final List<PortWorker> workers = new ArrayList<>();
     private final List<AgentRunner> runners = new ArrayList<>();
@@ -88,6 +89,7 @@ public final class DataPlane implements AutoCloseable {
         for (final Dataplane.Port port : dp.ports()) {
             final int id = port.isPci() ? portByName(port) : Dpdk.probe(port.device());
             portIds.put(port.name(), id);
+            links.put(port.name(), new PortLink(id, port));
         }
         // Every worker has TX queues of its own, on its port and on its backend port: no TX queue is ever shared.
         final Map<String, Integer> txQueues = new HashMap<>();
@@ -173,7 +175,7 @@ public final class DataPlane implements AutoCloseable {
         health.start();
         // The control thread also copies the ports' own counters out; both are mostly asleep.
         final Agent controlThread = new CompositeAgent(new PinnedAgent(control, dp.controlCore()),
-            new PortStatsAgent(portIds, pools, stats));
+            new PortStatsAgent(portIds, links, pools, stats));
         runners.add(startRunner(new AgentRunner(new SleepingMillisIdleStrategy(1), DataPlane::fail, null,
             controlThread)));
     }
@@ -226,9 +228,9 @@ public final class DataPlane implements AutoCloseable {
 
     /** Why the node should not be announced (a port down, a worker not polling, a stale salt), or null. */
     String unhealthy() {
-        for (final Map.Entry<String, Integer> port : portIds.entrySet()) {
-            if (Shim.portLinkUp(port.getValue()) != 1) {
-                return "port " + port.getKey() + " is down";
+        for (final Map.Entry<String, PortLink> link : links.entrySet()) {
+            if (!link.getValue().up()) {
+                return "port " + link.getKey() + " is down";
             }
         }
         final long now = System.nanoTime();

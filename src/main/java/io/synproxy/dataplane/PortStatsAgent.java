@@ -28,12 +28,11 @@ final class PortStatsAgent implements Agent {
     private final AtomicCounter[] poolAvailable;
     private long lastNanos;
 
-    PortStatsAgent(final Map<String, Integer> portIds, final StatsFile file) {
-        this(portIds, List.of(), file);
-    }
+    private final PortLink[] links;
 
-    PortStatsAgent(final Map<String, Integer> portIds, final List<java.lang.foreign.MemorySegment> pools,
-                   final StatsFile file) {
+    PortStatsAgent(final Map<String, Integer> portIds, final Map<String, PortLink> links,
+                   final List<java.lang.foreign.MemorySegment> pools, final StatsFile file) {
+        this.links = portIds.keySet().stream().map(links::get).toArray(PortLink[]::new);
         ports = portIds.values().stream().mapToInt(Integer::intValue).toArray();
         names = portIds.keySet().toArray(new String[0]);
         linkUp = new AtomicCounter[ports.length];
@@ -82,7 +81,7 @@ final class PortStatsAgent implements Agent {
             poolAvailable[i].setRelease(Integer.toUnsignedLong(Shim.mempoolAvailable(pools.get(i))));
         }
         for (int p = 0; p < ports.length; p++) {
-            final int up = Shim.portLinkUp(ports[p]) == 1 ? 1 : 0;
+            final int up = links[p].up() ? 1 : 0;
             if (up != lastLink[p]) {
                 if (lastLink[p] >= 0) {
                     linkChanges[p].increment();
