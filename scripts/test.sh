@@ -15,4 +15,5 @@ bash scripts/bpf-test.sh
 SYNPROXY_NO_BUILD=1 bash scripts/e2e/run.sh
 SYNPROXY_NO_BUILD=1 bash scripts/fleet/run.sh
 SYNPROXY_NO_BUILD=1 bash scripts/backends/run.sh
+SYNPROXY_NO_BUILD=1 bash scripts/ops-test.sh
 SYNPROXY_NO_BUILD=1 bash scripts/soak.sh --minutes 2
