@@ -77,6 +77,8 @@ final class FuzzCommand implements Callable<Integer> {
                 engine.setMacs((n & 0x10000) == 0 ? FrameBuilder.PROXY_MAC : -1, -1);
                 // A quarter of the time with a host interface that takes everything not for a VIP (pass): the
                 // exception path's classification reads every kind of frame the proxy refuses.
+                // Every other stretch after a backend change: established traffic of moved slots is chained.
+                engine.applyBackends((n & 0x40000) != 0 ? changed : unchanged);
                 if ((n & 0x30000) == 0x30000) {
                     engine.setHostPath(List.of(IpAddress.parse("10.1.1.2"), IpAddress.parse("fd00:1::2")),
                         List.of(IpAddress.parse("10.1.1.1")), true);
@@ -146,8 +148,10 @@ final class FuzzCommand implements Callable<Integer> {
                 unreached.isEmpty());
             final long valid = c.get(EngineCounters.ACKS_VALID) - before.get(EngineCounters.ACKS_VALID);
             final long icmp = c.get(EngineCounters.ICMP_FORWARDED) - before.get(EngineCounters.ICMP_FORWARDED);
+            final long chained = c.get(EngineCounters.CHAINED) - before.get(EngineCounters.CHAINED);
             check("and every path: handshakes validated (" + valid + "), ICMP errors forwarded (" + icmp
-                + "), neighbour replies", valid > 0 && icmp > 0 && c.get(EngineCounters.NEIGHBOUR_REPLIES) > 0);
+                + "), neighbour replies, chained headers (" + chained + ")", valid > 0 && icmp > 0
+                && c.get(EngineCounters.NEIGHBOUR_REPLIES) > 0 && chained > 0);
         }
         System.out.println("fuzz: " + passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;
@@ -195,7 +199,11 @@ final class FuzzCommand implements Callable<Integer> {
     }
 
     /** An engine with fixed keys, the fuzzer's VIPs and two backends; its port MAC known (ARP/ND answered). */
-    private static PacketEngine engine() throws IOException {
+    /** The fuzz's backends before and after a change (two backends more): the second names previous owners. */
+    private BackendTable unchanged;
+    private BackendTable changed;
+
+    private PacketEngine engine() throws IOException {
         final Path dir = Files.createTempDirectory("synproxy-fuzz");
         try {
             MasterSecret.write(dir.resolve("secret.key"), HexFormat.of().parseHex(
@@ -228,8 +236,14 @@ final class FuzzCommand implements Callable<Integer> {
                 """);
             final ProxyConfig config = ProxyConfig.load(dir.resolve("synproxy.toml"));
             final ProxyKeys keys = ProxyKeys.load(config);
+            unchanged = BackendTable.of(config, keys);
+            final List<ProxyConfig.Backend> more = new ArrayList<>(config.backends());
+            more.add(new ProxyConfig.Backend(IpAddress.parse("203.0.113.12"), 0x0200000000feL, null, false));
+            more.add(new ProxyConfig.Backend(IpAddress.parse("2001:db8:200::12"), 0x0200000000feL, null, false));
+            changed = BackendTable.next(unchanged, more, java.util.Set.of(), config.encap(), config.maglevTableSize(),
+                keys.authKey(), NOW, 600_000, 3_600_000);
             final PacketEngine engine = new PacketEngine(config, keys, keys.saltSchedule(config).snapshotAt(NOW),
-                BackendTable.of(config, keys));
+                unchanged);
             engine.setMacs(FrameBuilder.PROXY_MAC, -1);
             return engine;
         } catch (final io.synproxy.config.ConfigException e) {
