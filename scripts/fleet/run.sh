@@ -49,7 +49,7 @@ cleanup() {
   done
   sleep 0.2
   for ns in $CL $RT $P1 $P2 $BE; do ip netns del "$ns" 2>/dev/null; done
-  rm -rf "$work" /var/run/dpdk/spx-fl-"$ID"-*
+  rm -rf "$work" /var/run/dpdk/spx-fl-"$ID"-* "/sys/fs/bpf/synproxy/$BE-b0"
 }
 
 veth() {  # veth NS_A A NS_B B: checksums filled in by the sender (af_packet sends what it is given)
