@@ -15,6 +15,8 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$here/scripts/fleet/bird.sh"   # wait_for
+. "$here/scripts/fleet/lib.sh"
+PACED_TIMEOUT=30
 ID=${SPX_ID:-bc}
 CL=bc-cl-$ID RT=bc-rt-$ID PX=bc-px-$ID
 work=/run/spx-backends-$ID
@@ -22,14 +24,6 @@ PYTHON=/usr/bin/python3
 VIP4=198.51.100.10 VIP6=2001:db8:100::10
 passed=0 failed=0 proxy_pid=""
 
-check() {  # check NAME COMMAND...
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "  ok    $name"; else failed=$((failed + 1)); echo "  FAIL  $name"; fi
-}
-holds() { (( $1 )); }
-inns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-sys() { local ns=$1; shift; local kv; for kv in "$@"; do ip netns exec "$ns" sysctl -q -w "$kv" >/dev/null; done; }
-synproxy() { SYNPROXY_NO_BUILD=1 "$here/scripts/synproxy" "$@"; }
 be() { echo "bc-b$1-$ID"; }
 
 cleanup() {
@@ -42,14 +36,6 @@ cleanup() {
   for n in 1 2 3 4; do rm -rf "/sys/fs/bpf/synproxy/$(be $n)-b0"; done
   for ns in $CL $RT $PX $(be 1) $(be 2) $(be 3) $(be 4); do ip netns del "$ns" 2>/dev/null; done
   rm -rf "$work" /var/run/dpdk/spx-bc-"$ID"
-}
-
-veth() {
-  ip -n "$1" link add name "$2" type veth peer name "$4" netns "$3"
-  inns "$1" ethtool -K "$2" tx off tso off >/dev/null
-  inns "$3" ethtool -K "$4" tx off tso off >/dev/null
-  ip -n "$1" link set "$2" up
-  ip -n "$3" link set "$4" up
 }
 
 topology() {
@@ -208,15 +194,6 @@ established() {  # established connections to the VIPs on backend N
   inns "$(be $1)" ss -Htn state established '( sport = :9000 )' | wc -l
 }
 
-paced() {  # paced NAME CONNECTIONS SIZE SECONDS: pid in $paced_pid
-  rm -f "$work/$1.started"
-  inns $CL "$PYTHON" "$here/scripts/fleet/paced.py" --target "$VIP4:9000" --target "[$VIP6]:9000" \
-    --connections "$2" --size "$3" --duration "$4" --timeout 30 --json "$work/$1.json" \
-    --start-file "$work/$1.started" >"$work/$1.out" 2>"$work/$1.err" &
-  paced_pid=$!
-}
-paced_started() { [[ -f $work/$1.started ]]; }
-paced_field() { grep -o "$2=[0-9]*" "$work/$1.out" | cut -d= -f2; }
 spread() {  # spread: established connections per backend, e.g. "b1 8 b2 11 b3 11 b4 0"
   local n out=""
   for n in 1 2 3 4; do out+="b$n $(established $n) "; done

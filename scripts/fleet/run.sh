@@ -21,6 +21,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # about a second rather than after the 3 s hold time.
 export BIRD_BFD=${BIRD_BFD:-1} BIRD_BFD_INTERVAL=${BIRD_BFD_INTERVAL:-"200 ms"} BIRD_BFD_MULTIPLIER=${BIRD_BFD_MULTIPLIER:-5}
 . "$here/scripts/fleet/bird.sh"
+. "$here/scripts/fleet/lib.sh"
 ID=${SPX_ID:-fl}
 CL=fl-cl-$ID RT=fl-rt-$ID P1=fl-p1-$ID P2=fl-p2-$ID BE=fl-be-$ID
 work=/run/spx-fleet-$ID
@@ -30,14 +31,6 @@ BACKEND4=203.0.113.11 BACKEND6=2001:db8:200::11
 passed=0 failed=0
 declare -A proxy_pid=()
 
-check() {  # check NAME COMMAND...
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "  ok    $name"; else failed=$((failed + 1)); echo "  FAIL  $name"; fi
-}
-holds() { (( $1 )); }
-inns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-sys() { local ns=$1; shift; local kv; for kv in "$@"; do ip netns exec "$ns" sysctl -q -w "$kv" >/dev/null; done; }
-synproxy() { SYNPROXY_NO_BUILD=1 "$here/scripts/synproxy" "$@"; }
 now_ms() { date +%s%3N; }
 
 cleanup() {
@@ -50,14 +43,6 @@ cleanup() {
   sleep 0.2
   for ns in $CL $RT $P1 $P2 $BE; do ip netns del "$ns" 2>/dev/null; done
   rm -rf "$work" /var/run/dpdk/spx-fl-"$ID"-* "/sys/fs/bpf/synproxy/$BE-b0"
-}
-
-veth() {  # veth NS_A A NS_B B: checksums filled in by the sender (af_packet sends what it is given)
-  ip -n "$1" link add name "$2" type veth peer name "$4" netns "$3"
-  inns "$1" ethtool -K "$2" tx off tso off >/dev/null
-  inns "$3" ethtool -K "$4" tx off tso off >/dev/null
-  ip -n "$1" link set "$2" up
-  ip -n "$3" link set "$4" up
 }
 
 topology() {
@@ -189,16 +174,6 @@ counter() {  # counter N NAME: the node's total of a counter, from its counters 
 paths() { route_paths $RT "$1"; }
 both_paths() { [[ $(paths $VIP4/32) == 2 && $(paths $VIP6/128) == 2 ]]; }
 one_path() { [[ $(paths $VIP4/32) == 1 && $(paths $VIP6/128) == 1 ]]; }
-
-paced() {  # paced NAME CONNECTIONS SIZE SECONDS: transfers through the VIPs in the background; pid in $paced_pid
-  rm -f "$work/$1.started"
-  inns $CL "$PYTHON" "$here/scripts/fleet/paced.py" --target "$VIP4:9000" --target "[$VIP6]:9000" \
-    --connections "$2" --size "$3" --duration "$4" --timeout 40 --json "$work/$1.json" \
-    --start-file "$work/$1.started" >"$work/$1.out" 2>"$work/$1.err" &
-  paced_pid=$!
-}
-paced_started() { [[ -f $work/$1.started ]]; }
-paced_field() { grep -o "$2=[0-9]*" "$work/$1.out" | cut -d= -f2; }
 
 flood() {  # flood ADDRESS PORT SECONDS NAME: SYNs from spoofed sources (198.18.0.0/15) through the router, in the
   # background (pid in $flood_pid); "SENT SECONDS" in $work/NAME.count at the end
