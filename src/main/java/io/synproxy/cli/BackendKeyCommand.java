@@ -2,6 +2,7 @@ package io.synproxy.cli;
 
 import io.synproxy.config.IpAddress;
 import io.synproxy.config.ProxyConfig;
+import io.synproxy.cookie.KeyFile;
 import io.synproxy.cookie.MasterSecret;
 import io.synproxy.engine.BackendKeys;
 import io.synproxy.engine.ProxyKeys;
@@ -21,8 +22,12 @@ final class BackendKeyCommand implements Callable<Integer> {
     @Option(names = "--address", required = true, description = "The backend's address, as in its [[backend]].")
     String address;
 
-    @Option(names = {"-o", "--out"}, required = true, description = "File to create (never overwritten).")
+    @Option(names = {"-o", "--out"}, required = true, description = "File to create (never overwritten without "
+        + "--replace).")
     Path out;
+
+    @Option(names = "--replace", description = "Replace --out atomically (a key rotation's step on a backend).")
+    boolean replace;
 
     @Override
     public Integer call() {
@@ -34,7 +39,20 @@ final class BackendKeyCommand implements Callable<Integer> {
                     + "address of a [[backend]] in " + config);
                 return 2;
             }
-            MasterSecret.write(out, BackendKeys.derive(ProxyKeys.load(loaded).authKey(), parsed));
+            final ProxyKeys keys = ProxyKeys.load(loaded);
+            final byte[] issue = BackendKeys.derive(keys.authKey(), parsed);
+            if (keys.authAccept() == null && !replace) {
+                MasterSecret.write(out, issue);
+            } else {
+                // During a rotation the backend accepts both keys' authenticators: both derived keys, one file.
+                final KeyFile both = new KeyFile(issue, keys.authAccept() == null ? null
+                    : BackendKeys.derive(keys.authAccept(), parsed), null);
+                if (replace) {
+                    both.replace(out);
+                } else {
+                    MasterSecret.writeText(out, both.format());
+                }
+            }
             System.out.println("wrote " + out);
             return 0;
         } catch (final Exception e) {

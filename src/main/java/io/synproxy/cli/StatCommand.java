@@ -52,7 +52,7 @@ final class StatCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static Path statsFileOf(final Path config) throws ConfigException {
+    static Path statsFileOf(final Path config) throws ConfigException {
         if (config == null) {
             throw new ConfigException("give --config FILE or --file COUNTERS");
         }
@@ -68,14 +68,21 @@ final class StatCommand implements Callable<Integer> {
         final StringBuilder out = new StringBuilder();
         out.append(java.time.LocalTime.now().withNano(0)).append("  ").append(path).append(" (writer pid ")
             .append(StatsFile.writerPid(path)).append(")\n");
+        final StringBuilder load = new StringBuilder();
         reader.forEach((id, type, key, label) -> {
             final long value = reader.getCounterValue(id);
             final int space = label.indexOf(' ');
+            if (label.endsWith(" load-permille")) {
+                // A busy-polling core shows 100% in top: this is the share of its time that found frames.
+                load.append(String.format("  %-40s %19.1f%%%n", label.substring(0, space) + " load", value / 10.0));
+                return;
+            }
             totals.merge(label.substring(space + 1), value, Long::sum);
             if (value != 0) {
                 out.append(String.format("  %-40s %,20d%n", label, value));
             }
         });
+        out.append(load);
         out.append("  totals:\n");
         totals.forEach((name, value) -> {
             if (value != 0) {

@@ -21,9 +21,11 @@ import java.util.Set;
  * @param idle        what a worker does when a poll finds nothing: {@link #BUSY_SPIN} or {@link #BACKOFF}
  * @param drainSeconds after SIGTERM (or `drain`): how long the proxy keeps serving once its VIPs are withdrawn
  * @param host        the exception path and the announcement ([host], [announce])
+ * @param metrics     where Prometheus scrapes ([metrics]), or null
  */
 public record Dataplane(List<String> ealArgs, int controlCore, int mbufs, int descriptors, Path statsFile,
-                        List<Port> ports, List<Worker> workers, String idle, int drainSeconds, Host host) {
+                        List<Port> ports, List<Worker> workers, String idle, int drainSeconds, Host host,
+                        Metrics metrics) {
     public static final String BUSY_SPIN = "busy-spin";
     public static final String BACKOFF = "backoff";
 
@@ -144,7 +146,7 @@ public record Dataplane(List<String> ealArgs, int controlCore, int mbufs, int de
         }
         final Host host = Host.parse(root, ports);
         return new Dataplane(List.copyOf(eal), control, mbufs, descriptors, stats, List.copyOf(ports),
-            List.copyOf(workers), idle, drain, host);
+            List.copyOf(workers), idle, drain, host, Metrics.parse(root));
     }
 
     private static String portName(final TomlTable table, final String key, final Set<String> names)

@@ -104,7 +104,7 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
 
     private static ProxyConfig parse(final TomlTable root) throws ConfigException {
         root.allowOnly("cookie", "tcp", "vip", "encap", "backend", "maglev", "dataplane", "port", "worker", "host",
-            "announce", "health");
+            "announce", "health", "metrics");
 
         final TomlTable c = root.table("cookie", true);
         c.allowOnly("secret_file", "salt_period_seconds", "grace_seconds", "max_clock_skew_ms", "mss_v4", "mss_v6");

@@ -32,23 +32,18 @@ public final class MasterSecret {
      * regular file (a symbolic link to one is fine) that no group and no other user can read or write.
      */
     public static byte[] read(final Path file) throws IOException {
+        return KeyFile.read(file).issue();
+    }
+
+    /** A key file's text, once its type and mode are checked (see {@link #read}). */
+    static String readText(final Path file) throws IOException {
         checkFile(file);
-        final String text;
         try {
-            text = Files.readString(file, StandardCharsets.US_ASCII).strip();
+            return Files.readString(file, StandardCharsets.US_ASCII);
         } catch (final IOException e) {
             throw new IOException(file + ": cannot read key file (" + e.getClass().getSimpleName() + ": "
                 + e.getMessage() + "); make one with `synproxy keygen --out " + file + "`", e);
         }
-        if (text.length() % 2 != 0 || !text.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
-            throw new IOException(file + ": a key file must hold only hex digits (an even number of them)");
-        }
-        final byte[] key = HexFormat.of().parseHex(text);
-        if (key.length < MIN_BYTES) {
-            throw new IOException(file + ": key has " + key.length * 8 + " bits; at least " + MIN_BYTES * 8
-                + " are needed");
-        }
-        return key;
     }
 
     private static final Set<PosixFilePermission> GROUP_OR_OTHERS = EnumSet.of(PosixFilePermission.GROUP_READ,
@@ -93,16 +88,20 @@ public final class MasterSecret {
 
     /** Writes {@code key} as a new key file, as {@link #generate} does. */
     public static void write(final Path file, final byte[] key) throws IOException {
+        writeText(file, HexFormat.of().formatHex(key) + "\n");
+    }
+
+    /** Writes a new key file holding {@code text}, as {@link #generate} does (never over an existing file). */
+    public static void writeText(final Path file, final String text) throws IOException {
         if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
             throw new FileAlreadyExistsException(file + ": exists; remove it first (keys are never overwritten)");
         }
         try (SeekableByteChannel channel = Files.newByteChannel(file, Set.<java.nio.file.OpenOption>of(
             StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
-            final ByteBuffer text = ByteBuffer.wrap((HexFormat.of().formatHex(key) + "\n")
-                .getBytes(StandardCharsets.US_ASCII));
-            while (text.hasRemaining()) {
-                channel.write(text);
+            final ByteBuffer bytes = ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII));
+            while (bytes.hasRemaining()) {
+                channel.write(bytes);
             }
         } catch (final FileAlreadyExistsException e) {
             throw new FileAlreadyExistsException(file + ": exists; remove it first (keys are never overwritten)");

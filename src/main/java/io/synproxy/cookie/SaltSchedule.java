@@ -34,6 +34,8 @@ public final class SaltSchedule {
     private final long periodMillis;
     private final long graceMillis;
     private final long maxSkewMillis;
+    /** Another secret's schedule, accepted alongside (a key rotation's overlap), or null. */
+    private SaltSchedule alternate;
 
     /** A schedule for nodes whose clocks agree exactly (tests). */
     public SaltSchedule(final byte[] secret, final long periodSeconds, final long graceSeconds) {
@@ -55,6 +57,18 @@ public final class SaltSchedule {
         this.periodMillis = periodSeconds * 1000;
         this.graceMillis = graceSeconds * 1000;
         this.maxSkewMillis = maxSkewMillis;
+    }
+
+    /** This schedule with {@code other}'s salts accepted too (same period, grace and skew). */
+    public SaltSchedule withAlternate(final SaltSchedule other) {
+        final SaltSchedule both = new SaltSchedule(secret, periodMillis / 1000, graceMillis / 1000, maxSkewMillis);
+        both.alternate = other;
+        return both;
+    }
+
+    /** The schedule accepted alongside, or null. */
+    public SaltSchedule alternate() {
+        return alternate;
     }
 
     public long periodMillis() {
@@ -115,9 +129,11 @@ public final class SaltSchedule {
         final byte[] current = salt(epoch);
         final byte[] previous = salt(epoch - 1);
         final byte[] next = salt(epoch + 1);
-        return new SaltSnapshot(epoch, SipHash.keyWord(current, 0), SipHash.keyWord(current, 1),
+        final SaltSnapshot snapshot = new SaltSnapshot(epoch, SipHash.keyWord(current, 0), SipHash.keyWord(current, 1),
             SipHash.keyWord(previous, 0), SipHash.keyWord(previous, 1), previousValid,
             SipHash.keyWord(next, 0), SipHash.keyWord(next, 1), nextValid, epochStartMillis(epoch + 1));
+        return alternate == null ? snapshot : snapshot.withAlternate(alternate.snapshot(epoch, previousValid,
+            nextValid));
     }
 
     /** The 16-byte salt of {@code epoch}. */

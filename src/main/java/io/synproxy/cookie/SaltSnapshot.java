@@ -23,6 +23,8 @@ public final class SaltSnapshot {
     private final boolean previousValid;
     private final boolean nextValid;
     private final long epochEndMillis;
+    /** The same epochs under the secret also accepted during a key rotation, or null. */
+    private SaltSnapshot alternate;
 
     /**
      * @param epochEndMillis when the current epoch ends (Unix ms): past it, a worker still holding this snapshot
@@ -41,6 +43,19 @@ public final class SaltSnapshot {
         this.nextK0 = nextK0;
         this.nextK1 = nextK1;
         this.nextValid = nextValid;
+    }
+
+    /** This snapshot with {@code other} (another secret's, same epochs) accepted too. */
+    public SaltSnapshot withAlternate(final SaltSnapshot other) {
+        final SaltSnapshot both = new SaltSnapshot(epoch, currentK0, currentK1, previousK0, previousK1, previousValid,
+            nextK0, nextK1, nextValid, epochEndMillis);
+        both.alternate = other;
+        return both;
+    }
+
+    /** The accepted secret's salts for the same epochs, or null when no rotation is under way. */
+    public SaltSnapshot alternate() {
+        return alternate;
     }
 
     public long epoch() {

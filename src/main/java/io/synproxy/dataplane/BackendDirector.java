@@ -1,10 +1,8 @@
 package io.synproxy.dataplane;
 
-import io.synproxy.config.ConfigException;
 import io.synproxy.config.ProxyConfig;
 import io.synproxy.engine.BackendTable;
 import java.io.PrintStream;
-import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
@@ -17,7 +15,7 @@ import java.util.function.LongSupplier;
  */
 public final class BackendDirector {
     private volatile ProxyConfig config;
-    private final byte[] authKey;
+    private volatile byte[] authKey;
     private final LongSupplier clockMillis;
     private final PrintStream log;
     private final Set<String> unhealthy = ConcurrentHashMap.newKeySet();
@@ -61,7 +59,16 @@ public final class BackendDirector {
             counters[1].setRelease(table.isDraining(i) ? 1 : 0);
             counters[2].setRelease(chained[i]);
         }
+        if (configured == null) {
+            configured = stats.newCounter("control backends-configured");
+            healthy = stats.newCounter("control backends-healthy");
+        }
+        configured.setRelease(config.backends().size());
+        healthy.setRelease(config.backends().stream().filter(b -> isHealthy(b.address().text())).count());
     }
+
+    private org.agrona.concurrent.status.AtomicCounter configured;
+    private org.agrona.concurrent.status.AtomicCounter healthy;
 
     /** The configuration whose backends are in force. */
     public ProxyConfig config() {
@@ -97,32 +104,15 @@ public final class BackendDirector {
     }
 
     /**
-     * Re-reads the file: only the backends and their settings ([[backend]], [maglev] chain and drain limits) change
-     * while running; anything else is reported and waits for a restart. Returns the next table, or null (the running
-     * one stays) when the file is invalid.
+     * A reload: {@code fresh} (validated in full) and its authentication key are in force from now on; returns the
+     * table built from the one in force, so the slots that change hands name their previous owner.
      */
-    public BackendTable reload(final Path file, final BackendTable before) {
-        final ProxyConfig fresh;
-        try {
-            fresh = ProxyConfig.load(file);
-        } catch (final ConfigException e) {
-            log.println("synproxy: reload refused, backends unchanged: " + e.getMessage());
-            return null;
-        }
-        final ProxyConfig running = config;
-        if (!fresh.vips().toString().equals(running.vips().toString())
-            || !java.util.Objects.equals(fresh.encap().sourceV4(), running.encap().sourceV4())
-            || !java.util.Objects.equals(fresh.encap().sourceV6(), running.encap().sourceV6())
-            || fresh.encap().port() != running.encap().port()
-            || fresh.encap().backendMtu() != running.encap().backendMtu()) {
-            log.println("synproxy: reload: only [[backend]], the next hops and [maglev] change while running; "
-                + "restart for the other changes");
-        }
-        if (fresh.maglevTableSize() != running.maglevTableSize()) {
+    public BackendTable apply(final ProxyConfig fresh, final byte[] freshAuthKey, final BackendTable before) {
+        if (fresh.maglevTableSize() != config.maglevTableSize()) {
             log.println("synproxy: reload: a new maglev.table_size moves every flow: no previous owners are named");
         }
-        config = new ProxyConfig(running.file(), running.cookie(), running.tcp(), running.vips(), running.encap(),
-            fresh.backends(), fresh.maglevTableSize(), running.dataplane(), fresh.changes());
+        config = fresh;
+        authKey = freshAuthKey.clone();
         unhealthy.retainAll(fresh.backends().stream().map(b -> b.address().text()).toList());
         return build(before, "reload");
     }

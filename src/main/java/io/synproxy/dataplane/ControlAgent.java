@@ -21,7 +21,7 @@ public final class ControlAgent implements Agent {
     /** Room for a few snapshots: a worker takes one per burst, far more often than salts change. */
     public static final int QUEUE_CAPACITY = 8;
 
-    private final SaltSchedule schedule;
+    private SaltSchedule schedule;
     private final LongSupplier clockMillis;
     private final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> workers;
     private long publishedState = Long.MIN_VALUE;
@@ -43,6 +43,9 @@ public final class ControlAgent implements Agent {
     private volatile boolean rebuildRequested;
     /** Per worker: a snapshot its full queue could not take yet (a newer one replaces it). */
     private final SaltSnapshot[] pending;
+    /** Per worker: engine settings (a reload's), and those its full queue could not take yet. */
+    private List<OneToOneConcurrentArrayQueue<io.synproxy.engine.EngineSettings>> settingsQueues = List.of();
+    private io.synproxy.engine.EngineSettings[] pendingSettings = new io.synproxy.engine.EngineSettings[0];
 
     public ControlAgent(final SaltSchedule schedule, final LongSupplier clockMillis,
                         final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> workers) {
@@ -65,6 +68,36 @@ public final class ControlAgent implements Agent {
         this.backendQueues = backendQueues;
         this.backendSource = backendSource;
         this.pendingBackends = new BackendTable[backendQueues.size()];
+    }
+
+    /** Queues for new engine settings, one per worker (before the agent starts). */
+    public ControlAgent settingsTo(final List<OneToOneConcurrentArrayQueue<io.synproxy.engine.EngineSettings>> queues) {
+        this.settingsQueues = queues;
+        this.pendingSettings = new io.synproxy.engine.EngineSettings[queues.size()];
+        return this;
+    }
+
+    /** Hands each worker its new settings (on the control thread: a reload); they take them between bursts. */
+    void publishSettings(final List<io.synproxy.engine.EngineSettings> perWorker) {
+        for (int i = 0; i < pendingSettings.length; i++) {
+            pendingSettings[i] = perWorker.get(i);
+        }
+    }
+
+    /**
+     * New keys (a reload, on the control thread): salts from {@code next} from now on, the current state published
+     * again at once so every worker issues and accepts under the new keys within one round.
+     */
+    void replaceSchedule(final SaltSchedule next) {
+        schedule = next;
+        publishedState = Long.MIN_VALUE;
+        nextState = Long.MIN_VALUE;
+        this.next = null;
+    }
+
+    /** The salts in force (on the control thread). */
+    SaltSchedule schedule() {
+        return schedule;
     }
 
     /** The backend table as the configuration builds it (next hops not yet resolved into it). */
@@ -134,6 +167,12 @@ public final class ControlAgent implements Agent {
             macsChanged = false;
             java.util.Arrays.fill(pendingBackends, resolve(base));
             work++;
+        }
+        for (int i = 0; i < pendingSettings.length; i++) {
+            if (pendingSettings[i] != null && settingsQueues.get(i).offer(pendingSettings[i])) {
+                pendingSettings[i] = null;
+                work++;
+            }
         }
         for (int i = 0; i < pendingBackends.length; i++) {
             if (pendingBackends[i] != null && backendQueues.get(i).offer(pendingBackends[i])) {

@@ -55,6 +55,19 @@ public final class DataPlane implements AutoCloseable {
     private LongSupplier clockMillis = System::currentTimeMillis;
     private boolean closed;
     private int mbufsPerPool;
+    /** What runs now: replaced whole by an accepted reload (on the control thread). */
+    private volatile ProxyConfig running;
+    private volatile ProxyKeys runningKeys;
+    private BackendDirector director;
+    private final List<OneToOneConcurrentArrayQueue<io.synproxy.engine.EngineSettings>> settingsQueues =
+        new ArrayList<>();
+    private final ErrorReporter errors = new ErrorReporter(System.err, System::currentTimeMillis);
+    private io.synproxy.metrics.MetricsServer metrics;
+    private org.agrona.concurrent.status.AtomicCounter generation;
+    private org.agrona.concurrent.status.AtomicCounter reloadsApplied;
+    private org.agrona.concurrent.status.AtomicCounter reloadsRefused;
+    private org.agrona.concurrent.status.AtomicCounter saltEpoch;
+    private org.agrona.concurrent.status.AtomicCounter saltNextChange;
 
     private DataPlane() {
     }
@@ -83,7 +96,10 @@ public final class DataPlane implements AutoCloseable {
     private void open(final ProxyConfig config, final ProxyKeys keys, final Dataplane dp,
                       final LongSupplier clockMillis) {
         this.clockMillis = clockMillis;
+        this.running = config;
+        this.runningKeys = keys;
         Dpdk.initEal(dp.ealArgs());
+        CpuAffinity.keepOffWorkerCores(dp, System.out);
         mbufsPerPool = dp.mbufs();
         final Map<Integer, MemorySegment> poolBySocket = new HashMap<>();
         for (final Dataplane.Port port : dp.ports()) {
@@ -123,13 +139,20 @@ public final class DataPlane implements AutoCloseable {
         }
 
         final SaltSchedule schedule = keys.saltSchedule(config);
-        final BackendDirector director = new BackendDirector(config, keys.authKey(), clockMillis, System.out);
+        director = new BackendDirector(config, keys.authKey(), clockMillis, System.out);
         final BackendTable backends = director.initial();
         final SaltSnapshot initial = schedule.snapshotAt(clockMillis.getAsLong());
-        stats = StatsFile.create(dp.statsFile(), dp.workers().size() * (EngineCounters.COUNT + 2)
+        stats = StatsFile.create(dp.statsFile(), dp.workers().size() * (EngineCounters.COUNT + PortWorker.EXTRA_COUNTERS)
             + portIds.size() * PortStatsAgent.countersPerPort() + pools.size() * PortStatsAgent.countersPerPool()
             + hostPorts.size() * ExceptionAgent.COUNTERS.length
             + 256);
+        errors.recordIn(stats);
+        generation = stats.newCounter("control config-generation");
+        generation.setRelease(1);
+        reloadsApplied = stats.newCounter("control reloads");
+        reloadsRefused = stats.newCounter("control reloads-refused");
+        saltEpoch = stats.newCounter("control salt-epoch");
+        saltNextChange = stats.newCounter("control salt-next-change-ms");
         final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> queues = new ArrayList<>();
         final List<OneToOneConcurrentArrayQueue<BackendTable>> backendQueues = new ArrayList<>();
         for (int i = 0; i < dp.workers().size(); i++) {
@@ -141,15 +164,18 @@ public final class DataPlane implements AutoCloseable {
             }
             final OneToOneConcurrentArrayQueue<SaltSnapshot> queue = ControlAgent.newQueue();
             queues.add(queue);
+            final OneToOneConcurrentArrayQueue<io.synproxy.engine.EngineSettings> settingsQueue =
+                new OneToOneConcurrentArrayQueue<>(4);
+            settingsQueues.add(settingsQueue);
             final OneToOneConcurrentArrayQueue<BackendTable> backendQueue = new OneToOneConcurrentArrayQueue<>(4);
             backendQueues.add(backendQueue);
             engines.add(engine);
             workers.add(new PortWorker(w.name(), portIds.get(w.port()), w.queue(), clientTx[i],
-                portIds.get(w.backendPort()), backendTx[i], engine, clockMillis, arena).salts(queue).backends(backendQueue).counters(stats).pinTo(w.core()));
+                portIds.get(w.backendPort()), backendTx[i], engine, clockMillis, arena).salts(queue).backends(backendQueue).settings(settingsQueue).counters(stats).pinTo(w.core()));
         }
-        control = new ControlAgent(schedule, clockMillis, queues, backendQueues,
-            () -> director.reload(config.file(), control.baseBackends())).initialBackends(backends)
-            .rebuildWith(() -> director.build(control.baseBackends(), "health"));
+        control = new ControlAgent(schedule, clockMillis, queues, backendQueues, () -> reload(config.file()))
+            .initialBackends(backends).rebuildWith(() -> director.build(control.baseBackends(), "health"))
+            .settingsTo(settingsQueues);
         health = new HealthChecker(director, control::requestRebuild, stats, System.out);
         director.publishTo(stats).build(null, "start");
         wireHostPaths(dp);
@@ -161,22 +187,31 @@ public final class DataPlane implements AutoCloseable {
             runners.add(startRunner(new AgentRunner(dp.idle().equals(Dataplane.BACKOFF)
                 // Spins, then yields, then sleeps 1 us doubling to 1 ms: a shared machine gets its cores back.
                 ? new BackoffIdleStrategy(100, 100, 1_000, 1_000_000) : new BusySpinIdleStrategy(),
-                DataPlane::fail, null, worker)));
+                this::fail, null, worker)));
         }
         if (!exceptionAgents.isEmpty()) {
             // The kernel's frames wait at most ~200 us here; a flood to the host keeps this thread busy, not a worker.
-            runners.add(startRunner(new AgentRunner(new BackoffIdleStrategy(10, 10, 1_000, 200_000), DataPlane::fail,
+            runners.add(startRunner(new AgentRunner(new BackoffIdleStrategy(10, 10, 1_000, 200_000), this::fail,
                 null, new CompositeAgent(exceptionAgents))));
         }
         if (hostAgent != null) {
-            runners.add(startRunner(new AgentRunner(new SleepingMillisIdleStrategy(50), DataPlane::fail, null,
+            runners.add(startRunner(new AgentRunner(new SleepingMillisIdleStrategy(50), this::fail, null,
                 hostAgent)));
         }
         health.start();
+        if (dp.metrics() != null) {
+            metrics = new io.synproxy.metrics.MetricsServer(new io.synproxy.metrics.CounterCollector(stats.reader(),
+                dp, io.synproxy.cli.Version.VERSION, io.synproxy.cli.Version.DPDK, clockMillis));
+            try {
+                metrics.listen(dp.metrics());
+            } catch (final java.io.IOException e) {
+                throw new IllegalStateException(config.file() + ": " + e.getMessage(), e);
+            }
+        }
         // The control thread also copies the ports' own counters out; both are mostly asleep.
         final Agent controlThread = new CompositeAgent(new PinnedAgent(control, dp.controlCore()),
-            new PortStatsAgent(portIds, links, pools, stats));
-        runners.add(startRunner(new AgentRunner(new SleepingMillisIdleStrategy(1), DataPlane::fail, null,
+            new PortStatsAgent(portIds, links, pools, stats), new SaltPublisher());
+        runners.add(startRunner(new AgentRunner(new SleepingMillisIdleStrategy(1), this::fail, null,
             controlThread)));
     }
 
@@ -308,8 +343,101 @@ public final class DataPlane implements AutoCloseable {
         return runner;
     }
 
-    private static void fail(final Throwable error) {
-        System.err.println("synproxy: " + error);
+    private void fail(final Throwable error) {
+        errors.report(error);
+    }
+
+    /** The salt state for the counters (and so the metrics): on the control thread, a few stores a round. */
+    private final class SaltPublisher implements Agent {
+        @Override
+        public int doWork() {
+            final io.synproxy.cookie.SaltSchedule schedule = control.schedule();
+            final long now = clockMillis.getAsLong();
+            saltEpoch.setRelease(schedule.epochAt(now));
+            saltNextChange.setRelease(schedule.nextChangeMillis(now));
+            return 0;
+        }
+
+        @Override
+        public String roleName() {
+            return "salt-publisher";
+        }
+    }
+
+    /**
+     * A reload (SIGHUP, `synproxy reload`), on the control thread: the file and its key files validated in full,
+     * then everything that needs no new port, queue or core applied: engine settings (VIPs, TCP and MSS options, the
+     * host path's policy), keys (salts, authenticators), backends and next hops, metrics. A file that fails, or
+     * that changes what needs a restart, changes nothing: the reason is logged, recorded in the error log and
+     * counted. Returns the next backend table, or null when refused.
+     */
+    private BackendTable reload(final java.nio.file.Path file) {
+        final ProxyConfig fresh;
+        final ProxyKeys freshKeys;
+        try {
+            fresh = ProxyConfig.load(file);
+            freshKeys = ProxyKeys.load(fresh);
+        } catch (final io.synproxy.config.ConfigException | java.io.IOException e) {
+            return refuse(e.getMessage());
+        }
+        final ProxyConfig was = running;
+        final List<String> restart = io.synproxy.config.RestartCheck.differences(was, fresh);
+        if (!restart.isEmpty()) {
+            return refuse(file + ": " + String.join(", ", restart) + " changed, which needs a restart; nothing "
+                + "applied (put the running values back to reload the rest, or restart)");
+        }
+        if (!java.util.Arrays.equals(runningKeys.flowSeed(), freshKeys.flowSeed())) {
+            return refuse(fresh.cookie().secretFile() + ": the flow hash seed changed, which would move every flow "
+                + "to another backend; nothing applied (rotate with `synproxy key-rotate`, which pins the seed in a "
+                + "flow line)");
+        }
+        if (metrics != null || fresh.dataplane().metrics() != null) {
+            try {
+                if (metrics == null) {
+                    metrics = new io.synproxy.metrics.MetricsServer(new io.synproxy.metrics.CounterCollector(
+                        stats.reader(), fresh.dataplane(), io.synproxy.cli.Version.VERSION,
+                        io.synproxy.cli.Version.DPDK, clockMillis));
+                }
+                metrics.listen(fresh.dataplane().metrics());
+            } catch (final java.io.IOException e) {
+                return refuse(file + ": " + e.getMessage() + "; nothing else applied");
+            }
+        }
+        final Dataplane dp = fresh.dataplane();
+        final List<io.synproxy.engine.EngineSettings> settings = new ArrayList<>();
+        for (final Dataplane.Worker w : dp.workers()) {
+            settings.add(dp.port(w.port()).hasHost()
+                ? io.synproxy.engine.EngineSettings.withHost(fresh, freshKeys.flowHash(), hostAddresses(dp),
+                    dp.host().controlPeers(), dp.host().passOther())
+                : io.synproxy.engine.EngineSettings.of(fresh, freshKeys.flowHash()));
+        }
+        control.publishSettings(settings);
+        control.replaceSchedule(freshKeys.saltSchedule(fresh));
+        for (final ExceptionAgent agent : exceptionAgents) {
+            agent.limit(dp.host().ratePps(), dp.host().burst());
+        }
+        if (hostAgent != null) {
+            hostAgent.vips(fresh.vips());
+        }
+        final BackendTable table = director.apply(fresh, freshKeys.authKey(), control.baseBackends());
+        running = fresh;
+        runningKeys = freshKeys;
+        reloadsApplied.increment();
+        final long now = generation.incrementRelease() + 1;
+        System.out.println("reload: configuration " + now + " applied from " + file + " (cookie keys "
+            + (freshKeys.acceptSecret() == null ? "one" : "two: a rotation is under way") + ")");
+        return table;
+    }
+
+    private BackendTable refuse(final String why) {
+        reloadsRefused.increment();
+        errors.report("reload refused, the running configuration stays: " + why);
+        return null;
+    }
+
+    /** The proxy's error reporter (log lines rate-limited, each distinct error kept in the counters file). */
+    public ErrorReporter errors() {
+        return errors;
     }
 
     public List<PortWorker> workers() {
@@ -360,6 +488,7 @@ public final class DataPlane implements AutoCloseable {
         }
         closed = true;
         CloseHelper.close(health);
+        CloseHelper.close(metrics);
         CloseHelper.closeAll(runners);
         final List<Integer> allPorts = new ArrayList<>(portIds.values());
         allPorts.addAll(hostPorts.values());

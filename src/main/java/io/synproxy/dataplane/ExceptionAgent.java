@@ -30,8 +30,8 @@ final class ExceptionAgent implements Agent {
     private final int tapPort;
     private final List<WorkerRings> workers;
     private final FrameRing toPort;
-    private final long ratePps;
-    private final long burst;
+    private volatile long ratePps;
+    private volatile long burst;
     private final MemorySegment batch;
     private final MemorySegment refused;
     private double tokens;
@@ -56,6 +56,12 @@ final class ExceptionAgent implements Agent {
         this.tokens = burst;
         this.batch = arena.allocate((long) FrameDescriptors.SIZE * BURST, 64);
         this.refused = arena.allocate((long) FrameDescriptors.SIZE * BURST, 64);
+    }
+
+    /** A new budget for frames that are not control traffic (a reload). */
+    void limit(final long framesPerSecond, final long depth) {
+        ratePps = framesPerSecond;
+        burst = depth;
     }
 
     static final String[] COUNTERS = {"to-kernel", "to-kernel-control", "to-kernel-rate-limited",

@@ -42,7 +42,7 @@ final class HostAgent implements Agent {
         "NOARP");
 
     private final Dataplane dataplane;
-    private final List<ProxyConfig.Vip> vips;
+    private volatile List<ProxyConfig.Vip> vips;
     private final ControlAgent control;
     private final Supplier<String> unhealthy;
     private final PrintStream log;
@@ -61,6 +61,18 @@ final class HostAgent implements Agent {
     private Map<String, Long> lastMacs = Map.of();
     private volatile int resolvedCount;
     private volatile int backendCount;
+
+    /** The VIPs from now on (a reload): routes follow at the next health round. */
+    void vips(final List<ProxyConfig.Vip> next) {
+        final List<ProxyConfig.Vip> before = vips;
+        vips = List.copyOf(next);
+        if (!before.toString().equals(next.toString())) {
+            changedVips = before;
+        }
+    }
+
+    /** VIPs replaced by a reload whose routes must go (the agent's thread removes them), or null. */
+    private volatile List<ProxyConfig.Vip> changedVips;
 
     HostAgent(final Dataplane dataplane, final List<ProxyConfig.Vip> vips, final ControlAgent control,
               final Supplier<String> unhealthy, final PrintStream log) {
@@ -143,6 +155,15 @@ final class HostAgent implements Agent {
     }
 
     private int announce(final long now) {
+        final List<ProxyConfig.Vip> replaced = changedVips;
+        if (replaced != null) {
+            // A reload changed the VIPs: the routes of those no longer configured go now, the new ones come below.
+            changedVips = null;
+            final java.util.Set<String> kept = new java.util.HashSet<>();
+            vips.forEach(v -> kept.add(v.address().text()));
+            withdraw(replaced.stream().filter(v -> !kept.contains(v.address().text())).toList());
+            lastAssert = now - REASSERT_PERIOD_NANOS; // the new VIPs' routes at once
+        }
         String problem = draining ? "draining" : unhealthy.get();
         if (problem == null && backendCount > 0 && resolvedCount == 0) {
             problem = "no backend's next hop is resolved";
@@ -184,7 +205,11 @@ final class HostAgent implements Agent {
     }
 
     private void withdraw() {
-        for (final ProxyConfig.Vip vip : vips) {
+        withdraw(vips);
+    }
+
+    private void withdraw(final List<ProxyConfig.Vip> routes) {
+        for (final ProxyConfig.Vip vip : routes) {
             if (vip.address().v6()) {
                 IpCommand.run("-6", "route", "del", vip.address().text() + "/128", "table",
                     String.valueOf(announceTable));

@@ -45,6 +45,7 @@ public final class PortWorker implements Agent {
     private final MemorySegment dropped;
     private OneToOneConcurrentArrayQueue<SaltSnapshot> salts;
     private OneToOneConcurrentArrayQueue<io.synproxy.engine.BackendTable> backendTables;
+    private OneToOneConcurrentArrayQueue<io.synproxy.engine.EngineSettings> settings;
     private AtomicCounter[] published;
     private AtomicCounter txDroppedCounter;
     private int core = -1;
@@ -63,6 +64,30 @@ public final class PortWorker implements Agent {
     private TxBuffer fromHostTx;
     private long hostQueueFull;
     private AtomicCounter hostQueueFullCounter;
+    /**
+     * The core's load, from one clock read per poll (the one the loop makes anyway): the time from one poll to the
+     * next is busy if the first found frames, idle if not. No cost per packet.
+     */
+    private long lastPollNanos = System.nanoTime();
+    private boolean lastPollBusy;
+    private long busyNanos;
+    private long idleNanos;
+    private long loadSampleNanos;
+    private long loadSampleBusy;
+    private long loadSampleIdle;
+    private AtomicCounter busyCounter;
+    private AtomicCounter idleCounter;
+    private AtomicCounter loadCounter;
+    /** Burst service times by power of two ({@link #burstBucket}): the metrics' histogram, one increment a burst. */
+    private final long[] burstBuckets = new long[BURST_BUCKETS];
+    private long burstSumNanos;
+    private AtomicCounter[] burstBucketCounters;
+    private AtomicCounter burstSumCounter;
+    /** Histogram buckets: bucket 0 holds bursts under 2^10 ns, bucket k under 2^(10+k) ns, the last all the rest. */
+    public static final int BURST_BUCKETS = 16;
+    public static final int BURST_BUCKET_SHIFT = 10;
+    /** Counters a worker publishes besides the engine's: TX refused, host queue full, load (3), burst times. */
+    public static final int EXTRA_COUNTERS = 5 + BURST_BUCKETS + 1;
 
     /**
      * @param queue        the RX queue this worker polls
@@ -98,6 +123,12 @@ public final class PortWorker implements Agent {
         return this;
     }
 
+    /** Engine settings from the control agent (a reload), applied between bursts. */
+    public PortWorker settings(final OneToOneConcurrentArrayQueue<io.synproxy.engine.EngineSettings> queue) {
+        this.settings = queue;
+        return this;
+    }
+
     /** Frames for the host's kernel leave through these rings ({@link ExceptionAgent} takes them). */
     PortWorker toHost(final FrameRing control, final FrameRing other) {
         this.toHostControl = control;
@@ -123,6 +154,14 @@ public final class PortWorker implements Agent {
         }
         txDroppedCounter = file.newCounter(name + " tx-dropped");
         hostQueueFullCounter = file.newCounter(name + " to-host-queue-full");
+        busyCounter = file.newCounter(name + " busy-ns");
+        idleCounter = file.newCounter(name + " idle-ns");
+        loadCounter = file.newCounter(name + " load-permille");
+        burstBucketCounters = new AtomicCounter[BURST_BUCKETS];
+        for (int i = 0; i < BURST_BUCKETS; i++) {
+            burstBucketCounters[i] = file.newCounter(name + " " + burstBucketLabel(i));
+        }
+        burstSumCounter = file.newCounter(name + " burst-ns-sum");
         return this;
     }
 
@@ -157,12 +196,23 @@ public final class PortWorker implements Agent {
         if (snapshot != null) {
             engine.applySalts(snapshot);
         }
+        final io.synproxy.engine.EngineSettings configured = settings == null ? null : settings.poll();
+        if (configured != null) {
+            engine.applySettings(configured);
+        }
         final io.synproxy.engine.BackendTable table = backendTables == null ? null : backendTables.poll();
         if (table != null) {
             engine.applyBackends(table);
         }
         final int received = Shim.rxBurst(port, queue, rx, BURST);
         final long now = System.nanoTime();
+        if (lastPollBusy) {
+            busyNanos += now - lastPollNanos;
+        } else {
+            idleNanos += now - lastPollNanos;
+        }
+        lastPollNanos = now;
+        lastPollBusy = received > 0;
         if (fromHost != null && !fromHost.isEmpty()) {
             // The kernel's frames (BGP, ARP, ...): queued behind this worker's own, never ahead of a full buffer.
             fromHostTx.addFrom(fromHost, now);
@@ -191,7 +241,10 @@ public final class PortWorker implements Agent {
         }
         toClient.flush(now, false);
         toBackend.flush(now, false);
-        burstNanos.recordValue(Math.max(1, System.nanoTime() - now));
+        final long took = Math.max(1, System.nanoTime() - now);
+        burstNanos.recordValue(took);
+        burstBuckets[burstBucket(took)]++;
+        burstSumNanos += took;
         publishIfDue(now, (++bursts & 1023) == 0);
         return received;
     }
@@ -242,6 +295,32 @@ public final class PortWorker implements Agent {
         }
         txDroppedCounter.setRelease(txDropped());
         hostQueueFullCounter.setRelease(hostQueueFull);
+        busyCounter.setRelease(busyNanos);
+        idleCounter.setRelease(idleNanos);
+        for (int i = 0; i < BURST_BUCKETS; i++) {
+            burstBucketCounters[i].setRelease(burstBuckets[i]);
+        }
+        burstSumCounter.setRelease(burstSumNanos);
+        final long now = lastPollNanos;
+        if (now - loadSampleNanos >= 100_000_000L) {
+            // The load over the last ~100 ms or more: what `stat` and the metrics show as the core's headroom.
+            final long busy = busyNanos - loadSampleBusy;
+            final long all = busy + idleNanos - loadSampleIdle;
+            loadCounter.setRelease(all == 0 ? 0 : busy * 1000 / all);
+            loadSampleNanos = now;
+            loadSampleBusy = busyNanos;
+            loadSampleIdle = idleNanos;
+        }
+    }
+
+    /** The histogram bucket of a burst that took {@code nanos}. */
+    static int burstBucket(final long nanos) {
+        return Math.min(BURST_BUCKETS - 1, Math.max(0, 64 - Long.numberOfLeadingZeros(nanos) - BURST_BUCKET_SHIFT));
+    }
+
+    /** The counter label of bucket {@code i}: {@code burst-le-NNNNns}, or {@code burst-le-inf} for the last. */
+    public static String burstBucketLabel(final int i) {
+        return i == BURST_BUCKETS - 1 ? "burst-le-inf" : "burst-le-" + (1L << (BURST_BUCKET_SHIFT + i)) + "ns";
     }
 
     @Override

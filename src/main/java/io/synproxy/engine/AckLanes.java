@@ -123,4 +123,32 @@ final class AckLanes {
             }
         }
     }
+
+    /**
+     * A key rotation's second chance: the ACKs no salt of the issued secret validated are hashed again under the
+     * accepted secret's salt {@code salt}. Costs nothing when every ACK validated (and nothing at all outside a
+     * rotation: the engine calls this only then).
+     */
+    void recheck(final long k0, final long k1, final long salt, final AckLanes owners) {
+        boolean failed = false;
+        for (int p = 0; p < count && !failed; p++) {
+            failed = (owner[p] < 0 ? epoch[p] : owners.epoch[owner[p]]) == NOT_VALID;
+        }
+        if (!failed) {
+            return;
+        }
+        messages.hash(k0, k1, count);
+        for (int p = 0; p < count; p++) {
+            if (!SynCookie.matches(messages.hash[p], cookie[p], timestamps[p], tsEcho[p])) {
+                continue;
+            }
+            if (owner[p] < 0) {
+                if (epoch[p] == NOT_VALID) {
+                    epoch[p] = salt;
+                }
+            } else if (owners.epoch[owner[p]] == NOT_VALID) {
+                owners.epoch[owner[p]] = salt;
+            }
+        }
+    }
 }

@@ -1,6 +1,5 @@
 package io.synproxy.engine;
 
-import io.synproxy.cookie.SaltSchedule;
 import io.synproxy.cookie.SipHash;
 
 /**
@@ -53,7 +52,11 @@ public final class FlowHash {
 
     /** The keys every node derives from the master secret. */
     public static FlowHash fromSecret(final byte[] masterSecret) {
-        final byte[] seed = SaltSchedule.derive(masterSecret, "synproxy flow hash keys v2", 16);
+        return fromSeed(io.synproxy.cookie.KeyFile.deriveFlowSeed(masterSecret));
+    }
+
+    /** The keys from a 16-byte seed (a key file's pinned {@code flow}, or the one derived from its secret). */
+    public static FlowHash fromSeed(final byte[] seed) {
         final long s0 = SipHash.keyWord(seed, 0);
         final long s1 = SipHash.keyWord(seed, 1);
         final long[] keys = new long[KEYS];

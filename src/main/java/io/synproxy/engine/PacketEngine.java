@@ -55,24 +55,26 @@ public final class PacketEngine {
     private static final int DEFAULT_MSS_V4 = 536;
     private static final int DEFAULT_MSS_V6 = 1220;
 
-    private final VipTable vips;
-    private final int[] mssTableV4;
-    private final int[] mssTableV6;
-    private final int advertisedMssV4;
-    private final int advertisedMssV6;
+    // The configuration's part (EngineSettings), swapped in whole between bursts on a reload.
+    private VipTable vips;
+    private int[] mssTableV4;
+    private int[] mssTableV6;
+    private int advertisedMssV4;
+    private int advertisedMssV6;
     /** Our window scale, or -1 when window scaling is disabled. */
-    private final int windowScale;
-    private final int window;
-    private final boolean sackEnabled;
-    private final boolean timestampsEnabled;
-    private final boolean ecnEnabled;
-    private final int encapPort;
-    private final FlowHash flowHash;
+    private int windowScale;
+    private int window;
+    private boolean sackEnabled;
+    private boolean timestampsEnabled;
+    private boolean ecnEnabled;
+    private int encapPort;
+    private FlowHash flowHash;
+    private EngineSettings settings;
     private final EngineCounters counters = new EngineCounters();
     private final TcpOptions options = new TcpOptions();
 
-    private final NeighbourResponder neighbours;
-    private final PathMtu pathMtu;
+    private NeighbourResponder neighbours;
+    private PathMtu pathMtu;
     private final ChainedHeader chain = new ChainedHeader();
     /** What {@link #encapsulate} carries: a validated handshake, other TCP (may be chained), an ICMP error. */
     private static final int HANDSHAKE = 0;
@@ -102,6 +104,8 @@ public final class PacketEngine {
     private final AuthLanes authenticatorsV6 = new AuthLanes(MAX_PENDING, true);
     private SaltSnapshot salts;
     private BackendTable backends;
+    /** The configuration the engine was made with (setHostPath builds from it). */
+    private final ProxyConfig config;
     /** The TSecr {@link #ackTimestamps} found. */
     private int ackTsEcho;
     /** The receiving port's MAC (ARP and ND replies), or -1: unknown, answer only requests sent to us directly. */
@@ -111,29 +115,35 @@ public final class PacketEngine {
 
     public PacketEngine(final ProxyConfig config, final ProxyKeys keys, final SaltSnapshot salts,
                         final BackendTable backends) {
-        final java.util.List<io.synproxy.config.IpAddress> own = new java.util.ArrayList<>();
-        if (config.encap().sourceV4() != null) {
-            own.add(config.encap().sourceV4());
-        }
-        if (config.encap().sourceV6() != null) {
-            own.add(config.encap().sourceV6());
-        }
-        this.vips = new VipTable(config.vips(), own);
-        this.neighbours = new NeighbourResponder(vips);
-        this.pathMtu = new PathMtu(vips, keys.flowHash());
-        this.mssTableV4 = config.cookie().mssV4().clone();
-        this.mssTableV6 = config.cookie().mssV6().clone();
-        this.advertisedMssV4 = config.advertisedMss(false);
-        this.advertisedMssV6 = config.advertisedMss(true);
-        this.windowScale = config.tcp().windowScaling() ? config.tcp().windowScale() : -1;
-        this.window = config.tcp().window();
-        this.sackEnabled = config.tcp().sack();
-        this.timestampsEnabled = config.tcp().timestamps();
-        this.ecnEnabled = config.tcp().ecn();
-        this.encapPort = config.encap().port();
-        this.flowHash = keys.flowHash();
+        this.config = config;
+        applySettings(EngineSettings.of(config, keys.flowHash()));
         this.salts = salts;
         this.backends = backends;
+    }
+
+    /** Takes a configuration's settings (between bursts: a burst sees one configuration). */
+    public void applySettings(final EngineSettings s) {
+        this.settings = s;
+        this.vips = s.vips;
+        this.neighbours = s.neighbours;
+        this.pathMtu = s.pathMtu;
+        this.mssTableV4 = s.mssTableV4;
+        this.mssTableV6 = s.mssTableV6;
+        this.advertisedMssV4 = s.advertisedMssV4;
+        this.advertisedMssV6 = s.advertisedMssV6;
+        this.windowScale = s.windowScale;
+        this.window = s.window;
+        this.sackEnabled = s.sackEnabled;
+        this.timestampsEnabled = s.timestampsEnabled;
+        this.ecnEnabled = s.ecnEnabled;
+        this.encapPort = s.encapPort;
+        this.flowHash = s.flowHash;
+        this.host = s.host;
+    }
+
+    /** The settings in force. */
+    public EngineSettings settings() {
+        return settings;
     }
 
     public void applySalts(final SaltSnapshot snapshot) {
@@ -157,12 +167,12 @@ public final class PacketEngine {
      */
     public void setHostPath(final java.util.List<io.synproxy.config.IpAddress> hostAddresses,
                             final java.util.List<io.synproxy.config.IpAddress> controlPeers, final boolean passOther) {
-        this.host = new HostPath(vips, hostAddresses, controlPeers, passOther);
+        applySettings(EngineSettings.withHost(config, flowHash, hostAddresses, controlPeers, passOther));
     }
 
     /** Back to dropping what the proxy has no use for (as without a host interface). */
     public void clearHostPath() {
-        this.host = null;
+        applySettings(settings.withoutHost(config));
     }
 
     public SaltSnapshot salts() {
@@ -267,6 +277,16 @@ public final class PacketEngine {
         currentEpochAcksV6.check(keys.currentK0(), keys.currentK1(), epoch, null);
         previousEpochAcksV6.check(keys.previousK0(), keys.previousK1(), epoch - 1, null);
         nextEpochAcksV6.check(keys.nextK0(), keys.nextK1(), epoch + 1, previousEpochAcksV6);
+        final SaltSnapshot accepted = keys.alternate();
+        if (accepted != null) {
+            // A key rotation: what the issued secret did not validate may be another node's cookie under the other.
+            currentEpochAcksV4.recheck(accepted.currentK0(), accepted.currentK1(), epoch, null);
+            previousEpochAcksV4.recheck(accepted.previousK0(), accepted.previousK1(), epoch - 1, null);
+            nextEpochAcksV4.recheck(accepted.nextK0(), accepted.nextK1(), epoch + 1, previousEpochAcksV4);
+            currentEpochAcksV6.recheck(accepted.currentK0(), accepted.currentK1(), epoch, null);
+            previousEpochAcksV6.recheck(accepted.previousK0(), accepted.previousK1(), epoch - 1, null);
+            nextEpochAcksV6.recheck(accepted.nextK0(), accepted.nextK1(), epoch + 1, previousEpochAcksV6);
+        }
         encapsulateAcks(mem, descriptors, currentEpochAcksV4);
         encapsulateAcks(mem, descriptors, previousEpochAcksV4);
         encapsulateAcks(mem, descriptors, nextEpochAcksV4);

@@ -87,7 +87,7 @@ class ProxyConfigTest {
                 "tcp.windowscale: unknown key; allowed here: ecn, sack, timestamps, window, window_scale, "
                     + "window_scaling"),
             Arguments.of(base + "\n[stats]\npath = \"x\"\n",
-                "stats: unknown key; allowed here: announce, backend, cookie, dataplane, encap, health, host, maglev, port, "
+                "stats: unknown key; allowed here: announce, backend, cookie, dataplane, encap, health, host, maglev, metrics, port, "
                     + "tcp, vip, worker"),
             Arguments.of(base.replace("address = \"198.51.100.10\"", "address = \"198.51.100.300\""),
                 "vip[0].address: '198.51.100.300' is not allowed; allowed: a literal IPv4 or IPv6 address"),

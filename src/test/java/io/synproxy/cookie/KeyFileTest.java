@@ -69,4 +69,53 @@ class KeyFileTest {
         final IOException e = assertThrows(IOException.class, () -> ProxyKeys.load(config));
         assertTrue(e.getMessage().contains("holds the same key as"), e.getMessage());
     }
+
+    @Test
+    void aRotationsFileHoldsTheIssuedTheAcceptedAndThePinnedFlowSeed() throws Exception {
+        final Path key = dir.resolve("rot.key");
+        final String other = "ff".repeat(32);
+        TestSupport.writeKey(key, "# rotating\nissue " + TestSupport.SECRET_HEX + "\n\naccept " + other
+            + "  # the next one\nflow " + "ab".repeat(16));
+        final KeyFile read = KeyFile.read(key);
+        assertEquals(TestSupport.SECRET_HEX, java.util.HexFormat.of().formatHex(read.issue()));
+        assertEquals(other, java.util.HexFormat.of().formatHex(read.accept()));
+        assertEquals("ab".repeat(16), java.util.HexFormat.of().formatHex(read.flowSeed()));
+        final Path copy = dir.resolve("copy.key");
+        TestSupport.writeKey(copy, TestSupport.SECRET_HEX);
+        read.replace(copy);
+        assertEquals(read.format(), Files.readString(copy), "replaced whole");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
+
+        final KeyFile legacy = KeyFile.read(writeKey("legacy.key", TestSupport.SECRET_HEX));
+        assertEquals(null, legacy.accept());
+        assertEquals(java.util.HexFormat.of().formatHex(KeyFile.deriveFlowSeed(legacy.issue())),
+            java.util.HexFormat.of().formatHex(legacy.flowSeed()), "unpinned: derived from the issued key");
+    }
+
+    @Test
+    void aMalformedRotationFileIsRefusedNamingTheLine() throws Exception {
+        final String k = TestSupport.SECRET_HEX;
+        for (final String[] bad : new String[][] {
+            {"accept " + k, "no key to issue with"},
+            {"issue " + k + "\nissue " + "ee".repeat(32), "line 2: a second key to issue with"},
+            {"issue " + k + "\naccept " + k, "the accepted key is the issued one"},
+            {"issue " + k + "\nnext " + k, "line 2: 'next' is not allowed; allowed: issue, accept, flow"},
+            {"issue " + k + "\nflow abcd", "line 2: key has 16 bits"},
+            {"issue " + k + "\nflow " + "ab".repeat(20), "line 2: the flow seed has 20 bytes"},
+            {k + "\n" + k, "line 2: a bare key is allowed only as the file's one line"},
+            {"issue " + k.substring(1), "line 1: a key must be hex digits only"},
+        }) {
+            final Path file = writeKey("bad.key", bad[0]);
+            final IOException e = assertThrows(IOException.class, () -> KeyFile.read(file), bad[0]);
+            assertTrue(e.getMessage().startsWith(file.toString()) && e.getMessage().contains(bad[1]),
+                e.getMessage());
+            Files.delete(file);
+        }
+    }
+
+    private Path writeKey(final String name, final String text) throws IOException {
+        final Path file = dir.resolve(name);
+        TestSupport.writeKey(file, text);
+        return file;
+    }
 }

@@ -122,6 +122,47 @@ class HardeningTest {
         assertEquals(0x1000, flags(refused), "not validated: forwarded unmarked");
     }
 
+    /**
+     * A cookie secret rotated across two nodes: while one issues under the new secret and the other still under the
+     * old, each accepts both (the overlap); a node holding one secret refuses the other's cookies; the flow hash
+     * stays the one pinned, so no flow moves.
+     */
+    @Test
+    void duringAKeyRotationEachNodeAcceptsTheOthersCookies() {
+        final ProxyConfig config = TestSupport.config(dir, TestSupport.BASE_CONFIG);
+        final ProxyKeys old = TestSupport.keys(config);
+        final byte[] next = new byte[32];
+        java.util.Arrays.fill(next, (byte) 0x5a);
+        final ProxyKeys promoted = new ProxyKeys(next, old.masterSecret(), old.authKey(), null, old.flowSeed(),
+            old.flowHash());
+        final ProxyKeys added = old.withAcceptedSecret(next);
+        final ProxyKeys newOnly = new ProxyKeys(next, null, old.authKey(), null, old.flowSeed(), old.flowHash());
+        final long now = TestSupport.FIXTURE_MILLIS;
+        final PacketEngine a = engine(config, promoted, now);  // promoted: issues under the new secret
+        final PacketEngine b = engine(config, added, now);     // not yet: issues under the old, accepts the new
+        final PacketEngine c = engine(config, newOnly, now);   // after the overlap: the new secret alone
+        final PacketEngine d = engine(config, old, now);       // never told of the new secret
+        for (int port = 40000; port < 40040; port++) {
+            final IpAddress client = IpAddress.parse("192.0.2." + (port & 0x7f));
+            assertTrue((flags(one(b, handshakeAck(a, client, port, port % 2 == 0), Verdict.TX_BACKEND)) & 0x8000) != 0,
+                "issued by A under the new secret, validated by B (old issued, new accepted)");
+            assertTrue((flags(one(a, handshakeAck(b, client, port, port % 2 == 0), Verdict.TX_BACKEND)) & 0x8000) != 0,
+                "issued by B under the old secret, validated by A (new issued, old accepted)");
+            assertTrue((flags(one(c, handshakeAck(a, client, port, true), Verdict.TX_BACKEND)) & 0x8000) != 0,
+                "the new secret alone validates the new secret's cookies");
+            assertEquals(0x1000, flags(one(c, handshakeAck(b, client, port, true), Verdict.TX_BACKEND)),
+                "after the overlap the old secret's cookies no longer validate");
+            assertEquals(0x1000, flags(one(d, handshakeAck(a, client, port, true), Verdict.TX_BACKEND)),
+                "a node without the new secret refuses its cookies");
+        }
+        assertEquals(80, a.counters().get(EngineCounters.ACKS_VALID) + b.counters().get(EngineCounters.ACKS_VALID));
+    }
+
+    private static PacketEngine engine(final ProxyConfig config, final ProxyKeys keys, final long millis) {
+        return new PacketEngine(config, keys, keys.saltSchedule(config).snapshotAt(millis),
+            io.synproxy.engine.BackendTable.of(config, keys));
+    }
+
     /** The end-to-end rotation phase's timing: SYN 3.5 s into a 4 s epoch, the ACK validated 0.8 s into the next. */
     @Test
     void aHandshakeSpanningARotationWithAShortPeriod() {

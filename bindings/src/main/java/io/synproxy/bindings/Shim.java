@@ -192,6 +192,21 @@ public final class Shim {
     }
 
     /** DPDK's text for an error number (either sign). */
+    /**
+     * The DPDK the shim is linked with, as its rte_version() says (e.g. "DPDK 22.11.11"): found through the shim's
+     * own library lookup, which searches the libraries it depends on.
+     */
+    public static String dpdkBuiltFor() {
+        try {
+            final MemorySegment text = (MemorySegment) LINKER.downcallHandle(LOOKUP.find("rte_version").orElseThrow(
+                () -> new IllegalStateException(LIBRARY + " does not link DPDK's rte_version")),
+                FunctionDescriptor.of(ADDRESS)).invokeExact();
+            return text.reinterpret(256).getString(0);
+        } catch (final Throwable t) {
+            throw failed(t);
+        }
+    }
+
     public static String strerror(final int error) {
         try {
             final MemorySegment text = (MemorySegment) SP_STRERROR.invokeExact(error);
