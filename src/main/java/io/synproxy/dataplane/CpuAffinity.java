@@ -29,9 +29,13 @@ final class CpuAffinity {
     private CpuAffinity() {
     }
 
-    /** Restricts the process's threads to the cores no worker is pinned to (if any are left; else says so). */
-    static void keepOffWorkerCores(final Dataplane dp, final PrintStream log) {
+    /**
+     * Restricts the process's threads to the cores no worker is pinned to (if any are left; else says so). Returns
+     * the cores they may use after the data plane closes ({@link #restore}), or null when nothing was changed.
+     */
+    static BitSet keepOffWorkerCores(final Dataplane dp, final PrintStream log) {
         final BitSet allowed = Dataplane.onlineCores();
+        final BitSet all = (BitSet) allowed.clone();
         for (final Dataplane.Worker w : dp.workers()) {
             if (w.core() >= 0) {
                 allowed.clear(w.core());
@@ -39,8 +43,23 @@ final class CpuAffinity {
         }
         if (allowed.isEmpty()) {
             log.println("affinity: every online core runs a worker; other threads share them");
-            return;
+            return null;
         }
+        final int failed = apply(allowed);
+        log.println("affinity: threads other than workers run on cores " + allowed.toString().replaceAll("[{}]", "")
+            + (failed > 0 ? " (" + failed + " thread(s) could not be moved)" : ""));
+        return all;
+    }
+
+    /** Every thread of the process may run on {@code cores} again (the data plane closed; tests start others). */
+    static void restore(final BitSet cores) {
+        if (cores != null) {
+            apply(cores);
+        }
+    }
+
+    /** Sets every thread's affinity to {@code allowed}; returns how many could not be set. */
+    private static int apply(final BitSet allowed) {
         final int[] failed = {0};
         try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task")); Arena arena = Arena.ofConfined()) {
             final long[] words = allowed.toLongArray();
@@ -61,11 +80,8 @@ final class CpuAffinity {
                 }
             });
         } catch (final IOException e) {
-            log.println("affinity: cannot list the process's threads (" + e.getMessage() + "); other threads may "
-                + "run on the workers' cores");
-            return;
+            return -1;
         }
-        log.println("affinity: threads other than workers run on cores " + allowed.toString().replaceAll("[{}]", "")
-            + (failed[0] > 0 ? " (" + failed[0] + " thread(s) could not be moved)" : ""));
+        return failed[0];
     }
 }

@@ -63,6 +63,8 @@ public final class DataPlane implements AutoCloseable {
         new ArrayList<>();
     private final ErrorReporter errors = new ErrorReporter(System.err, System::currentTimeMillis);
     private io.synproxy.metrics.MetricsServer metrics;
+    /** The cores the process's threads had before the workers' were taken from them (null: unchanged). */
+    private java.util.BitSet allCores;
     private org.agrona.concurrent.status.AtomicCounter generation;
     private org.agrona.concurrent.status.AtomicCounter reloadsApplied;
     private org.agrona.concurrent.status.AtomicCounter reloadsRefused;
@@ -99,7 +101,7 @@ public final class DataPlane implements AutoCloseable {
         this.running = config;
         this.runningKeys = keys;
         Dpdk.initEal(dp.ealArgs());
-        CpuAffinity.keepOffWorkerCores(dp, System.out);
+        allCores = CpuAffinity.keepOffWorkerCores(dp, System.out);
         mbufsPerPool = dp.mbufs();
         final Map<Integer, MemorySegment> poolBySocket = new HashMap<>();
         for (final Dataplane.Port port : dp.ports()) {
@@ -502,5 +504,6 @@ public final class DataPlane implements AutoCloseable {
         pools.forEach(Shim::mempoolFree);
         CloseHelper.close(stats);
         arena.close();
+        CpuAffinity.restore(allCores);
     }
 }
