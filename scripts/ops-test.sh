@@ -176,9 +176,10 @@ version_printed() {
   local out
   out=$(/usr/bin/synproxy --version) || return 1
   echo "$out"
-  grep -qE "^synproxy ${pom_version%-SNAPSHOT}\$" <<< "$out" || say "expected 'synproxy ${pom_version%-SNAPSHOT}'"
+  grep -qE "^synproxy ${pom_version} \(DPDK [0-9]+\.[0-9]+[0-9.]*\)\$" <<< "$out" \
+    || say "expected 'synproxy ${pom_version} (DPDK X.Y.Z)'"
 }
-check "/usr/bin/synproxy --version prints synproxy ${pom_version%-SNAPSHOT}" version_printed
+check "/usr/bin/synproxy --version prints synproxy ${pom_version} and the DPDK it links" version_printed
 
 jvm_options() {
   # The JVM options of scripts/synproxy, each in the installed wrapper; and the C2-only JIT for `run` alone.
@@ -352,5 +353,22 @@ purges() {
   [ -z "$(dpkg-query -W -f='${Status}' synproxy 2>/dev/null | grep -v 'not-installed')" ] || say "dpkg still knows it"
 }
 check "dpkg -P purges the conffiles" purges
+
+# --- running nodes: metrics, reloads, key rotation, errors, load (scripts/ops/live.sh), DPDK telemetry ------------
+run_suite() {  # run_suite SCRIPT NAME: its check lines shown as they come, its counts added to ours
+  local line p f
+  while IFS= read -r line; do
+    case $line in
+      "  ok    "*|"  FAIL  "*) echo "$line" ;;
+      "$2: "*" passed, "*" failed")
+        p=${line#"$2: "}; p=${p%% passed*}; f=${line##*passed, }; f=${f%% failed*}
+        passed=$((passed + p)); failed=$((failed + f)); return ;;
+    esac
+  done < <(bash "$1" 2>&1)
+  echo "  FAIL  $1 ended without its summary line"
+  failed=$((failed + 1))
+}
+run_suite "$here/scripts/ops/live.sh" ops-live
+[ ! -e "$here/scripts/ops/telemetry-check.sh" ] || run_suite "$here/scripts/ops/telemetry-check.sh" telemetry
 
 finish
