@@ -130,6 +130,7 @@ public final class DataPlane implements AutoCloseable {
             + portIds.size() * PortStatsAgent.countersPerPort() + pools.size() * PortStatsAgent.countersPerPool()
             + hostPorts.size() * ExceptionAgent.COUNTERS.length
             + 256);
+        Telemetry.publish(stats, System.out);
         final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> queues = new ArrayList<>();
         final List<OneToOneConcurrentArrayQueue<BackendTable>> backendQueues = new ArrayList<>();
         for (int i = 0; i < dp.workers().size(); i++) {

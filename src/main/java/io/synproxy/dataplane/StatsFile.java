@@ -1,6 +1,8 @@
 package io.synproxy.dataplane;
 
+import io.synproxy.bindings.Shim;
 import java.io.File;
+import java.lang.foreign.MemorySegment;
 import java.nio.MappedByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -43,11 +45,21 @@ public final class StatsFile implements AutoCloseable {
     public static final int HEADER_LENGTH = 64;
 
     private final MappedByteBuffer mapped;
+    private final UnsafeBuffer metadata;
+    private final UnsafeBuffer values;
     private final CountersManager manager;
+    /** DPDK telemetry reads the mapping from its own thread: it lets go before the file is unmapped. */
+    private boolean telemetry;
 
-    private StatsFile(final MappedByteBuffer mapped, final CountersManager manager) {
+    private StatsFile(final MappedByteBuffer mapped, final UnsafeBuffer metadata, final UnsafeBuffer values) {
         this.mapped = mapped;
-        this.manager = manager;
+        this.metadata = metadata;
+        this.values = values;
+        this.manager = new CountersManager(metadata, values, StandardCharsets.US_ASCII);
+    }
+
+    /** Where the counters' metadata records and value slots are mapped in this process, and their lengths in bytes. */
+    public record Regions(long metadataAddress, int metadataLength, long valuesAddress, int valuesLength) {
     }
 
     /** Creates (or replaces) the file with room for {@code counters} counters. */
@@ -62,11 +74,28 @@ public final class StatsFile implements AutoCloseable {
         header.putInt(8, metadata);
         header.putInt(12, values);
         header.putLong(16, ProcessHandle.current().pid());
-        final CountersManager manager = new CountersManager(new UnsafeBuffer(mapped, HEADER_LENGTH, metadata),
-            new UnsafeBuffer(mapped, HEADER_LENGTH + metadata, values), StandardCharsets.US_ASCII);
+        final StatsFile stats = new StatsFile(mapped, new UnsafeBuffer(mapped, HEADER_LENGTH, metadata),
+            new UnsafeBuffer(mapped, HEADER_LENGTH + metadata, values));
         // The magic goes last: a reader that sees it sees a complete header.
         header.putIntRelease(0, MAGIC);
-        return new StatsFile(mapped, manager);
+        return stats;
+    }
+
+    /** The two buffers of the counters, for a native reader in this process (DPDK telemetry). */
+    public Regions regions() {
+        return new Regions(metadata.addressOffset(), metadata.capacity(), values.addressOffset(), values.capacity());
+    }
+
+    /**
+     * Serves the counters through DPDK telemetry ({@code /synproxy/counters}, {@code /synproxy/workers}) until
+     * {@link #close}; 0 or the shim's negative errno.
+     */
+    public synchronized int registerTelemetry() {
+        final Regions r = regions();
+        final int rc = Shim.telemetryRegister(MemorySegment.ofAddress(r.metadataAddress()), r.metadataLength(),
+            MemorySegment.ofAddress(r.valuesAddress()), r.valuesLength());
+        telemetry |= rc == 0;
+        return rc;
     }
 
     public synchronized AtomicCounter newCounter(final String label) {
@@ -101,7 +130,11 @@ public final class StatsFile implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (telemetry) {
+            Shim.telemetryDetach();
+            telemetry = false;
+        }
         IoUtil.unmap(mapped);
     }
 }
