@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <rte_bus_vdev.h>
+#include <rte_cycles.h>
 #include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -17,6 +18,8 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
+#include <rte_telemetry.h>
+#include <rte_version.h>
 
 _Static_assert(sizeof(sp_frame) == 32, "sp_frame is 32 bytes: Java's FrameDescriptors.SIZE");
 
@@ -249,7 +252,21 @@ void sp_free(sp_frame *frames, uint16_t count)
     }
 }
 
-int sp_thread_register(void) { return rte_thread_register(); }
+#if RTE_VERSION >= RTE_VERSION_NUM(23, 3, 0, 0)
+/* Per lcore, the name of the thread that registered on it: a worker's thread bears the worker's name (AgentRunner names
+ * it after PortWorker.roleName; Linux keeps 15 characters), and so do its counters. */
+static char lcore_thread[RTE_MAX_LCORE][16];
+#endif
+
+int sp_thread_register(void)
+{
+    int rc = rte_thread_register();
+#if RTE_VERSION >= RTE_VERSION_NUM(23, 3, 0, 0)
+    if (rc == 0 && rte_lcore_id() < RTE_MAX_LCORE)
+        pthread_getname_np(pthread_self(), lcore_thread[rte_lcore_id()], sizeof(lcore_thread[0]));
+#endif
+    return rc;
+}
 
 int sp_thread_pin(int core)
 {
@@ -257,4 +274,255 @@ int sp_thread_pin(int core)
     CPU_ZERO(&set);
     CPU_SET(core, &set);
     return -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/* --- DPDK telemetry ---------------------------------------------------------------------------------------------- */
+
+/* Agrona's CountersReader layout (agrona 2.6, org.agrona.concurrent.status.CountersReader): metadata record i at
+ * i * 512 (state int32 at 0, label length int32 at 128, the label's bytes after it), value i in the first 8 bytes of
+ * the 128-byte slot at i * 128. The first RECORD_UNUSED record ends the list. Agrona writes a record's state last,
+ * with a release store, and the values with ordered stores: acquire loads here see whole records and whole values. */
+#define AGRONA_METADATA_LENGTH 512
+#define AGRONA_COUNTER_LENGTH 128
+#define AGRONA_LABEL_OFFSET 128
+#define AGRONA_MAX_LABEL_LENGTH 380
+#define AGRONA_RECORD_UNUSED 0
+#define AGRONA_RECORD_ALLOCATED 1
+
+#if RTE_VERSION >= RTE_VERSION_NUM(23, 3, 0, 0)
+#define tel_add_u64 rte_tel_data_add_dict_uint /* 23.03 deprecates rte_tel_data_add_dict_u64 */
+#else
+#define tel_add_u64 rte_tel_data_add_dict_u64
+#endif
+
+/* The buffers, replaced or cleared under the lock; each command reads them holding it, so sp_telemetry_detach returning
+ * means no reader is left in them. */
+static pthread_mutex_t tel_lock = PTHREAD_MUTEX_INITIALIZER;
+static const uint8_t *tel_metadata;
+static int32_t tel_metadata_length;
+static const uint8_t *tel_values;
+static int32_t tel_values_length;
+
+typedef int (*tel_counter_fn)(const char *label, int length, int64_t value, void *arg);
+
+/* Calls fn for each allocated counter, label NUL-terminated, until it returns nonzero. The caller holds tel_lock. */
+static void tel_each_counter(tel_counter_fn fn, void *arg)
+{
+    char label[AGRONA_MAX_LABEL_LENGTH + 1];
+    for (int64_t id = 0;; id++) {
+        int64_t record = id * AGRONA_METADATA_LENGTH;
+        int64_t slot = id * AGRONA_COUNTER_LENGTH;
+        if (tel_metadata == NULL || record + AGRONA_METADATA_LENGTH > tel_metadata_length
+            || slot + (int64_t)sizeof(int64_t) > tel_values_length)
+            return;
+        const uint8_t *meta = tel_metadata + record;
+        int32_t state = __atomic_load_n((const int32_t *)meta, __ATOMIC_ACQUIRE);
+        if (state == AGRONA_RECORD_UNUSED)
+            return;
+        if (state != AGRONA_RECORD_ALLOCATED)
+            continue;
+        /* A label may be rewritten while we copy it (Agrona's updateLabel): at worst a garbled name, never a read
+         * outside the record. */
+        int32_t length = __atomic_load_n((const int32_t *)(meta + AGRONA_LABEL_OFFSET), __ATOMIC_RELAXED);
+        if (length < 0 || length > AGRONA_MAX_LABEL_LENGTH)
+            length = 0;
+        memcpy(label, meta + AGRONA_LABEL_OFFSET + sizeof(int32_t), length);
+        label[length] = '\0';
+        int64_t value = __atomic_load_n((const int64_t *)(tel_values + slot), __ATOMIC_ACQUIRE);
+        if (fn(label, length, value, arg) != 0)
+            return;
+    }
+}
+
+/* A telemetry dict name from a counter label. DPDK 22.11 takes only [A-Za-z0-9_/] in names (rte_tel_data_add_dict_*
+ * return -EINVAL for any other character) and keeps RTE_TEL_MAX_STRING_LEN - 1 of them. So the space between a
+ * label's owner and its counter becomes '/', any other character outside the set '_', and the name is cut to fit:
+ * "w0 rx-frames" -> "w0/rx_frames", "port-p0 rx-packets" -> "port_p0/rx_packets", "backend-10.0.0.1 healthy" ->
+ * "backend_10_0_0_1/healthy". (Two labels could meet on one name, "a-b" and "a_b": ours do not.) */
+static void tel_name(char out[RTE_TEL_MAX_STRING_LEN], const char *label, int length)
+{
+    int n = length < RTE_TEL_MAX_STRING_LEN - 1 ? length : RTE_TEL_MAX_STRING_LEN - 1;
+    for (int i = 0; i < n; i++) {
+        char c = label[i];
+        out[i] = c == ' ' ? '/' : (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+            || c == '_' || c == '/' ? c : '_';
+    }
+    out[n] = '\0';
+}
+
+/* Counters are signed in Agrona and never negative in practice: a negative one shows as 0, not as 2^64 - n. */
+static uint64_t tel_unsigned(int64_t value) { return value < 0 ? 0 : (uint64_t)value; }
+
+struct tel_counters_walk {
+    struct rte_tel_data *d;
+    const char *prefix;
+    size_t prefix_length;
+    unsigned shown;
+    uint64_t omitted;
+};
+
+static int tel_add_counter(const char *label, int length, int64_t value, void *arg)
+{
+    struct tel_counters_walk *w = arg;
+    char name[RTE_TEL_MAX_STRING_LEN];
+    tel_name(name, label, length);
+    if (strncmp(name, w->prefix, w->prefix_length) != 0)
+        return 0;
+    /* One entry is kept for "_omitted": a dict holds RTE_TEL_MAX_DICT_ENTRIES. */
+    if (w->shown == RTE_TEL_MAX_DICT_ENTRIES - 1 || tel_add_u64(w->d, name, tel_unsigned(value)) != 0)
+        w->omitted++;
+    else
+        w->shown++;
+    return 0;
+}
+
+static int tel_counters(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+    struct tel_counters_walk w = {.d = d, .prefix = params != NULL ? params : ""};
+    w.prefix_length = strlen(w.prefix);
+    rte_tel_data_start_dict(d);
+    pthread_mutex_lock(&tel_lock);
+    tel_each_counter(tel_add_counter, &w);
+    pthread_mutex_unlock(&tel_lock);
+    if (w.omitted != 0)
+        /* More than a dict holds: the count says so, a prefix (",w0/") shows the rest. */
+        tel_add_u64(d, "_omitted", w.omitted);
+    return 0;
+}
+
+/* A worker's load, from the counters PortWorker publishes as "NAME busy-ns", "NAME idle-ns", "NAME load-permille". */
+static const char *const tel_load_suffix[] = {" busy-ns", " idle-ns", " load-permille"};
+static const char *const tel_load_name[] = {"busy_ns", "idle_ns", "load_permille"};
+#define TEL_LOADS 3
+
+struct tel_worker {
+    char name[RTE_TEL_MAX_STRING_LEN]; /* the label's NAME, as it is */
+    uint64_t value[TEL_LOADS];
+    unsigned seen; /* bit per tel_load_suffix */
+};
+
+/* Filled by tel_collect_workers under tel_lock (too large for the telemetry thread's stack to take lightly). */
+static struct tel_worker tel_workers[RTE_TEL_MAX_DICT_ENTRIES];
+static unsigned tel_worker_count;
+
+static int tel_add_load(const char *label, int length, int64_t value, void *arg __rte_unused)
+{
+    for (int k = 0; k < TEL_LOADS; k++) {
+        int suffix = (int)strlen(tel_load_suffix[k]);
+        int owner = length - suffix;
+        if (owner <= 0 || owner >= RTE_TEL_MAX_STRING_LEN || strcmp(label + owner, tel_load_suffix[k]) != 0)
+            continue;
+        unsigned i = 0;
+        while (i < tel_worker_count
+               && (strncmp(tel_workers[i].name, label, owner) != 0 || tel_workers[i].name[owner] != '\0'))
+            i++;
+        if (i == tel_worker_count) {
+            if (i == RTE_DIM(tel_workers))
+                return 0;
+            memcpy(tel_workers[i].name, label, owner);
+            tel_workers[i].name[owner] = '\0';
+            tel_workers[i].seen = 0;
+            tel_worker_count++;
+        }
+        tel_workers[i].value[k] = tel_unsigned(value);
+        tel_workers[i].seen |= 1u << k;
+        return 0;
+    }
+    return 0;
+}
+
+static void tel_collect_workers(void)
+{
+    tel_worker_count = 0;
+    tel_each_counter(tel_add_load, NULL);
+}
+
+static int tel_workers_cmd(const char *cmd __rte_unused, const char *params __rte_unused, struct rte_tel_data *d)
+{
+    int rc = 0;
+    rte_tel_data_start_dict(d);
+    pthread_mutex_lock(&tel_lock);
+    tel_collect_workers();
+    for (unsigned i = 0; i < tel_worker_count && rc == 0; i++) {
+        struct rte_tel_data *loads = rte_tel_data_alloc();
+        char name[RTE_TEL_MAX_STRING_LEN];
+        if (loads == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        rte_tel_data_start_dict(loads);
+        for (int k = 0; k < TEL_LOADS; k++)
+            if (tel_workers[i].seen & (1u << k))
+                tel_add_u64(loads, tel_load_name[k], tel_workers[i].value[k]);
+        tel_name(name, tel_workers[i].name, (int)strlen(tel_workers[i].name));
+        /* keep 0: telemetry frees the inner dict with the answer. */
+        if (rte_tel_data_add_dict_container(d, name, loads, 0) != 0)
+            rte_tel_data_free(loads);
+    }
+    pthread_mutex_unlock(&tel_lock);
+    return rc;
+}
+
+#if RTE_VERSION >= RTE_VERSION_NUM(23, 3, 0, 0)
+/* EAL's /eal/lcore/info and rte_lcore_dump show a worker's lcore busy share: its busy and idle nanoseconds as TSC
+ * cycles (EAL shows their ratio). -1 (not available) for an lcore no worker registered, or after detach. */
+static int tel_lcore_usage(unsigned int lcore_id, struct rte_lcore_usage *usage)
+{
+    int rc = -1;
+    if (lcore_id >= RTE_MAX_LCORE || lcore_thread[lcore_id][0] == '\0')
+        return -1;
+    pthread_mutex_lock(&tel_lock);
+    tel_collect_workers();
+    for (unsigned i = 0; i < tel_worker_count; i++) {
+        /* A thread name is the worker's name cut to 15 characters. */
+        if ((tel_workers[i].seen & 3) == 3
+            && strncmp(tel_workers[i].name, lcore_thread[lcore_id], sizeof(lcore_thread[0]) - 1) == 0) {
+            double cycles_per_ns = (double)rte_get_tsc_hz() / 1e9;
+            usage->busy_cycles = (uint64_t)(tel_workers[i].value[0] * cycles_per_ns);
+            usage->total_cycles = (uint64_t)((tel_workers[i].value[0] + tel_workers[i].value[1]) * cycles_per_ns);
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&tel_lock);
+    return rc;
+}
+#endif
+
+int sp_telemetry_register(const void *metadata, int32_t metadata_length, const void *values, int32_t values_length)
+{
+    /* Bits of the commands DPDK has taken: it keeps duplicates, so each is registered once per process. */
+    static unsigned registered;
+    int rc = 0;
+    if (metadata == NULL || values == NULL || metadata_length < 0 || values_length < 0)
+        return -EINVAL;
+    pthread_mutex_lock(&tel_lock);
+    tel_metadata = metadata;
+    tel_metadata_length = metadata_length;
+    tel_values = values;
+    tel_values_length = values_length;
+    if (!(registered & 1) && (rc = rte_telemetry_register_cmd("/synproxy/counters", tel_counters,
+            "synproxy's counters, name -> value. Parameter: a name prefix (e.g. w0/)")) == 0)
+        registered |= 1;
+    if (rc == 0 && !(registered & 2) && (rc = rte_telemetry_register_cmd("/synproxy/workers", tel_workers_cmd,
+            "Per synproxy worker: busy_ns, idle_ns, load_permille")) == 0)
+        registered |= 2;
+#if RTE_VERSION >= RTE_VERSION_NUM(23, 3, 0, 0)
+    if (rc == 0 && !(registered & 4)) {
+        rte_lcore_register_usage_cb(tel_lcore_usage);
+        registered |= 4;
+    }
+#endif
+    pthread_mutex_unlock(&tel_lock);
+    return rc;
+}
+
+void sp_telemetry_detach(void)
+{
+    pthread_mutex_lock(&tel_lock);
+    tel_metadata = NULL;
+    tel_metadata_length = 0;
+    tel_values = NULL;
+    tel_values_length = 0;
+    pthread_mutex_unlock(&tel_lock);
 }

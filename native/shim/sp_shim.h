@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#define SP_ABI_VERSION 2
+#define SP_ABI_VERSION 3
 
 /* One received frame, as the packet engine reads it (io.synproxy.engine.FrameDescriptors). 32 bytes. */
 typedef struct sp_frame {
@@ -109,5 +109,16 @@ uint32_t sp_ring_count(void *ring);
 /* Registers the calling non-EAL thread with EAL (per-lcore mempool caches) and pins it to one core. */
 int sp_thread_register(void);
 int sp_thread_pin(int core);
+
+/* DPDK telemetry (dpdk-telemetry.py -f PREFIX): the counters of synproxy's counters file, read where Java mapped it.
+ * metadata and values are the two buffers of its Agrona CountersManager (io.synproxy.dataplane.StatsFile), of these
+ * lengths in bytes; nothing past them is read. The first successful call registers the commands
+ *   /synproxy/counters[,PREFIX]  every allocated counter, name -> value (only names starting with PREFIX, if given)
+ *   /synproxy/workers            per worker: busy_ns, idle_ns, load_permille
+ * (DPDK cannot unregister a command, so later calls only point them at other buffers). Returns 0 or a negative errno
+ * from rte_telemetry_register_cmd. With EAL's --no-telemetry it still succeeds: DPDK keeps the commands, but no socket
+ * serves them. sp_telemetry_detach makes the commands answer empty: call it before the buffers are unmapped. */
+int sp_telemetry_register(const void *metadata, int32_t metadata_length, const void *values, int32_t values_length);
+void sp_telemetry_detach(void);
 
 #endif

@@ -155,6 +155,7 @@ public final class DataPlane implements AutoCloseable {
         reloadsRefused = stats.newCounter("control reloads-refused");
         saltEpoch = stats.newCounter("control salt-epoch");
         saltNextChange = stats.newCounter("control salt-next-change-ms");
+        Telemetry.publish(stats, System.out);
         final List<OneToOneConcurrentArrayQueue<SaltSnapshot>> queues = new ArrayList<>();
         final List<OneToOneConcurrentArrayQueue<BackendTable>> backendQueues = new ArrayList<>();
         for (int i = 0; i < dp.workers().size(); i++) {

@@ -14,6 +14,7 @@ import java.util.List;
  */
 public final class Dpdk {
     private static boolean initialised;
+    private static List<String> ealArgs = List.of();
 
     private Dpdk() {
     }
@@ -59,6 +60,12 @@ public final class Dpdk {
                 + "(or pass --no-huge for tests)");
         }
         initialised = true;
+        ealArgs = List.copyOf(args);
+    }
+
+    /** The arguments EAL runs with (the first {@link #initEal}'s; a later call's are ignored); empty before. */
+    public static synchronized List<String> ealArgs() {
+        return ealArgs;
     }
 
     /** Hot-plugs a virtual device and returns its port id. */

@@ -1,6 +1,8 @@
 package io.synproxy.dataplane;
 
+import io.synproxy.bindings.Shim;
 import java.io.File;
+import java.lang.foreign.MemorySegment;
 import java.nio.MappedByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -57,13 +59,24 @@ public final class StatsFile implements AutoCloseable {
     public static final int ERROR_LOG_LENGTH = 1 << 20;
 
     private final MappedByteBuffer mapped;
+    private final UnsafeBuffer metadata;
+    private final UnsafeBuffer values;
     private final CountersManager manager;
     private final DistinctErrorLog errors;
+    /** DPDK telemetry reads the mapping from its own thread: it lets go before the file is unmapped. */
+    private boolean telemetry;
 
-    private StatsFile(final MappedByteBuffer mapped, final CountersManager manager, final DistinctErrorLog errors) {
+    private StatsFile(final MappedByteBuffer mapped, final UnsafeBuffer metadata, final UnsafeBuffer values,
+                      final DistinctErrorLog errors) {
         this.mapped = mapped;
-        this.manager = manager;
+        this.metadata = metadata;
+        this.values = values;
+        this.manager = new CountersManager(metadata, values, StandardCharsets.US_ASCII);
         this.errors = errors;
+    }
+
+    /** Where the counters' metadata records and value slots are mapped in this process, and their lengths in bytes. */
+    public record Regions(long metadataAddress, int metadataLength, long valuesAddress, int valuesLength) {
     }
 
     /** Creates (or replaces) the file with room for {@code counters} counters. */
@@ -80,13 +93,13 @@ public final class StatsFile implements AutoCloseable {
         header.putInt(12, values);
         header.putLong(16, ProcessHandle.current().pid());
         header.putInt(ERROR_LOG_LENGTH_OFFSET, ERROR_LOG_LENGTH);
-        final CountersManager manager = new CountersManager(new UnsafeBuffer(mapped, HEADER_LENGTH, metadata),
-            new UnsafeBuffer(mapped, HEADER_LENGTH + metadata, values), StandardCharsets.US_ASCII);
         final DistinctErrorLog errors = new DistinctErrorLog(new UnsafeBuffer(mapped, HEADER_LENGTH + metadata + values,
             ERROR_LOG_LENGTH), new SystemEpochClock(), StandardCharsets.UTF_8);
+        final StatsFile stats = new StatsFile(mapped, new UnsafeBuffer(mapped, HEADER_LENGTH, metadata),
+            new UnsafeBuffer(mapped, HEADER_LENGTH + metadata, values), errors);
         // The magic goes last: a reader that sees it sees a complete header.
         header.putIntRelease(0, MAGIC);
-        return new StatsFile(mapped, manager, errors);
+        return stats;
     }
 
     /** The counters as this process wrote them (for readers in the same process: the metrics). */
@@ -100,6 +113,23 @@ public final class StatsFile implements AutoCloseable {
      */
     public boolean recordError(final Throwable error) {
         return errors.record(error);
+    }
+
+    /** The two buffers of the counters, for a native reader in this process (DPDK telemetry). */
+    public Regions regions() {
+        return new Regions(metadata.addressOffset(), metadata.capacity(), values.addressOffset(), values.capacity());
+    }
+
+    /**
+     * Serves the counters through DPDK telemetry ({@code /synproxy/counters}, {@code /synproxy/workers}) until
+     * {@link #close}; 0 or the shim's negative errno.
+     */
+    public synchronized int registerTelemetry() {
+        final Regions r = regions();
+        final int rc = Shim.telemetryRegister(MemorySegment.ofAddress(r.metadataAddress()), r.metadataLength(),
+            MemorySegment.ofAddress(r.valuesAddress()), r.valuesLength());
+        telemetry |= rc == 0;
+        return rc;
     }
 
     public synchronized AtomicCounter newCounter(final String label) {
@@ -156,7 +186,11 @@ public final class StatsFile implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (telemetry) {
+            Shim.telemetryDetach();
+            telemetry = false;
+        }
         IoUtil.unmap(mapped);
     }
 }

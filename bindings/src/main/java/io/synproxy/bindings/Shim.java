@@ -25,7 +25,7 @@ import java.nio.file.Path;
  */
 public final class Shim {
     /** The sp_shim.h ABI these bindings were written for. */
-    public static final int ABI_VERSION = 2;
+    public static final int ABI_VERSION = 3;
 
     public static final int LAYOUT_FRAME_SIZE = 0;
     public static final int LAYOUT_FRAME_ADDRESS = 1;
@@ -109,6 +109,10 @@ public final class Shim {
         FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle SP_THREAD_PIN = downcall("sp_thread_pin",
         FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle SP_TELEMETRY_REGISTER = downcall("sp_telemetry_register",
+        FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SP_TELEMETRY_DETACH = downcall("sp_telemetry_detach",
+        FunctionDescriptor.ofVoid());
 
     private Shim() {
     }
@@ -401,6 +405,29 @@ public final class Shim {
     public static int threadPin(final int core) {
         try {
             return (int) SP_THREAD_PIN.invokeExact(core);
+        } catch (final Throwable t) {
+            throw failed(t);
+        }
+    }
+
+    /**
+     * Serves the counters in these two buffers (an Agrona CountersManager's metadata and values) through DPDK telemetry
+     * as {@code /synproxy/counters} and {@code /synproxy/workers}; 0 or a negative errno. The buffers must stay mapped
+     * until {@link #telemetryDetach}.
+     */
+    public static int telemetryRegister(final MemorySegment metadata, final int metadataLength,
+                                        final MemorySegment values, final int valuesLength) {
+        try {
+            return (int) SP_TELEMETRY_REGISTER.invokeExact(metadata, metadataLength, values, valuesLength);
+        } catch (final Throwable t) {
+            throw failed(t);
+        }
+    }
+
+    /** The telemetry commands answer empty from now on: their buffers may be unmapped. */
+    public static void telemetryDetach() {
+        try {
+            SP_TELEMETRY_DETACH.invokeExact();
         } catch (final Throwable t) {
             throw failed(t);
         }
