@@ -182,6 +182,10 @@ tai_offset = round((time.clock_gettime_ns(time.CLOCK_TAI) - time.time_ns()) / 1e
 def hexes(data):
     return " ".join("%02x" % b for b in data)
 
+def keys_value(first):
+    """struct sp_keys (native/bpf/config.h): first, no second (zero, its flag clear), 7 reserved bytes."""
+    return first + bytes(16) + bytes(8)
+
 def family(a):
     return "v6" if a.version == 6 else "v4"
 
@@ -191,9 +195,9 @@ for a in proxies:
 for a in vips:
     lines.append("map update pinned %s/maps/sp_vips_%s key hex %s value hex 01" % (pin, family(a), hexes(a.packed)))
 for a, k in own_keys.items():
-    lines.append("map update pinned %s/maps/sp_keys_%s key hex %s value hex %s" % (pin, family(a), hexes(a.packed), hexes(k)))
+    lines.append("map update pinned %s/maps/sp_keys_%s key hex %s value hex %s" % (pin, family(a), hexes(a.packed), hexes(keys_value(k))))
 # struct sp_config (native/bpf/config.h), host order; written last: until then the program passes everything.
-config = default_key + struct.pack("<qIIIHBB", tai_offset, period * 1000, grace * 1000, skew, port, 1, flags)
+config = keys_value(default_key) + struct.pack("<qIIIHBB", tai_offset, period * 1000, grace * 1000, skew, port, 1, flags)
 lines.append("map update pinned %s/maps/sp_config key hex 00 00 00 00 value hex %s" % (pin, hexes(config)))
 print("\n".join(lines))
 PY

@@ -192,22 +192,27 @@ import json, sys
 for e in json.load(sys.stdin):
     print("".join(b[2:] for b in e["key"]), "".join(b[2:] for b in e["value"]))'; }
 tai=$(/usr/bin/python3 -c 'import time; print(round((time.clock_gettime_ns(time.CLOCK_TAI) - time.time_ns()) / 1e9) * 10**9)')
-config_is() {  # KEY-HEX FLAGS PORT PERIOD-MS GRACE-MS SKEW-MS: sp_config as written
+config_is() {  # FIRST-HEX SECOND-HEX|- FLAGS PORT PERIOD-MS GRACE-MS SKEW-MS: sp_config as written (config.h)
   map sp_config | /usr/bin/python3 -c '
 import struct, sys
-key, flags, port, period, grace, skew, tai = sys.argv[1:]
+first, second, flags, port, period, grace, skew, tai = sys.argv[1:]
 value = bytes.fromhex(sys.stdin.read().split()[1])
-got = value[:16].hex(), struct.unpack("<qIIIHBB", value[16:])
-want = key, (int(tai), int(period), int(grace), int(skew), int(port), 1, int(flags))
+# struct sp_keys: first, second (all zero when unset), flags (SP_KEYS_SECOND), 7 reserved zero bytes
+keys = value[:16].hex(), value[16:32].hex() if value[32] == 1 else "-" if value[16:33] == bytes(17) else "bad"
+got = keys, value[33:40] == bytes(7), struct.unpack("<qIIIHBB", value[40:])
+want = (first, second), True, (int(tai), int(period), int(grace), int(skew), int(port), 1, int(flags))
 print(got, want)
 sys.exit(got != want)' "$@" "$tai"
 }
-check "backend.sh: sp_keys_v4 holds K_b derived (HKDF, RFC 5869-checked) for 10.20.0.2" \
-  bash -c "[ \"\$1\" = '0a140002 $kb4' ]" _ "$(map sp_keys_v4)"
-check "backend.sh: sp_keys_v6 holds K_b derived for 2001:db8:200::11" \
-  bash -c "[ \"\$1\" = '20010db8020000000000000000000011 $kb6' ]" _ "$(map sp_keys_v6)"
+keys_hex() {  # FIRST-HEX [SECOND-HEX]: struct sp_keys as the map shows it
+  if [ $# -eq 2 ]; then echo "$1${2}01$(printf '0%.0s' {1..14})"; else echo "$1$(printf '0%.0s' {1..48})"; fi
+}
+check "backend.sh: sp_keys_v4 holds K_b derived (HKDF, RFC 5869-checked) for 10.20.0.2, alone" \
+  bash -c "[ \"\$1\" = '0a140002 $(keys_hex "$kb4")' ]" _ "$(map sp_keys_v4)"
+check "backend.sh: sp_keys_v6 holds K_b derived for 2001:db8:200::11, alone" \
+  bash -c "[ \"\$1\" = '20010db8020000000000000000000011 $(keys_hex "$kb6")' ]" _ "$(map sp_keys_v6)"
 check "backend.sh: sp_config: no default key, strict, port 6081, 30000/20000/250 ms, TAI offset, enabled" \
-  config_is 00000000000000000000000000000000 1 6081 30000 20000 250
+  config_is 00000000000000000000000000000000 - 1 6081 30000 20000 250
 check "backend.sh: sp_vips_v4 / sp_vips_v6 and sp_proxies_v4 / sp_proxies_v6 hold the addresses" \
   bash -c "[ \"\$1 \$2 \$3 \$4\" = 'c633640a 01 20010db8010000000000000000000010 01 cb007101 01 20010db8011300000000000000000001 01' ]" \
   _ "$(map sp_vips_v4)" "$(map sp_vips_v6)" "$(map sp_proxies_v4)" "$(map sp_proxies_v6)"
@@ -284,7 +289,7 @@ check "backend.sh attach --backend-key: the key as the default, no per-address k
   bash -c "bash '$here/scripts/backend.sh' attach t0 --netns '$ns' --name '$name' --backend-key '$work/b.key' \
     --proxy 203.0.113.1 >/dev/null && [ -z \"\$(bpftool -j map dump pinned '$pin/maps/sp_keys_v4' | tr -d '[]')\" ]"
 check "backend.sh: sp_config with --backend-key and the defaults (6080, 60 s, grace 60 s, 500 ms)" \
-  config_is "$(tr -d '\n' < "$work/b.key")" 2 6080 60000 60000 500
+  config_is "$(tr -d '\n' < "$work/b.key")" - 2 6080 60000 60000 500
 check "backend.sh detach removes the program and its pins" \
   bash -c "bash '$here/scripts/backend.sh' detach t0 --netns '$ns' --name '$name' >/dev/null && [ ! -e '$pin' ]"
 
