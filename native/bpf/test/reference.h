@@ -119,6 +119,7 @@ static uint16_t ref_be16(const uint8_t *p)
 struct ref_result {
     uint32_t allowed;  /* bit per counter */
     bool authentic;    /* reached the authenticator and it verifies (or would, once signed) */
+    bool by_second;    /* authentic under the second key of a rotation only */
     bool signable;     /* reached the authenticator: ref_sign can make it verify */
     size_t header;     /* our header's offset */
     size_t inner;      /* the inner IP header's offset */
@@ -403,8 +404,9 @@ static void ref_classify(const uint8_t *f, size_t len, const struct ref_config *
     uint64_t carried = 0;
     for (int i = 0; i < 8; i++)
         carried = (carried << 8) | h[8 + i];
-    r->authentic = carried == ref_siphash(r->key, r->message, r->message_length) ||
-                   (r->second && carried == ref_siphash(r->second, r->message, r->message_length));
+    bool by_first = carried == ref_siphash(r->key, r->message, r->message_length);
+    r->by_second = !by_first && r->second && carried == ref_siphash(r->second, r->message, r->message_length);
+    r->authentic = by_first || r->by_second;
     if (!r->authentic) {
         ref_final(r, SP_BAD_AUTH);
         return;

@@ -909,7 +909,7 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
 
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    long ran = 0, bad = 0, counted[SP_COUNTERS] = {0}, signed_frames = 0;
+    long ran = 0, bad = 0, counted[SP_COUNTERS] = {0}, signed_frames = 0, by_second = 0;
     static struct frame f, want;
     static struct run r;
     char first_failure[512] = "";
@@ -1015,6 +1015,8 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
         }
         if (r.counter >= 0)
             counted[r.counter]++;
+        if (r.counter > SP_BAD_AUTH && after_run.by_second)
+            by_second++;
         if (why[0]) {
             bad++;
             if (!first_failure[0]) {
@@ -1027,8 +1029,9 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
     }
     clock_gettime(CLOCK_MONOTONIC, &end);
     double seconds = (end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9;
-    printf("        fuzz: %ld frames in %.1f s (%.0f/s), seed %llu, %d seed frames, %ld re-signed\n", ran, seconds,
-           ran / seconds, (unsigned long long)seed, seed_count, signed_frames);
+    printf("        fuzz: %ld frames in %.1f s (%.0f/s), seed %llu, %d seed frames, %ld re-signed, %ld past the "
+           "authenticator under a second key\n", ran, seconds, ran / seconds, (unsigned long long)seed, seed_count,
+           signed_frames, by_second);
     printf("        fuzz: where they ended:");
     for (int i = 0; i < SP_COUNTERS; i++)
         printf("%s %s %ld", i ? "," : "", counter_names[i], counted[i]);
@@ -1050,6 +1053,9 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
     }
     if (frames >= 100000)
         check(missing == 0, "fuzz: every reachable counter reached", "never reached: %s", list);
+    if (frames >= 100000)
+        check(by_second > 1000, "fuzz: frames authenticated by a rotation's second key went on past the authenticator",
+              "%ld did", by_second);
     check(counted[SP_HANDSHAKE_ASSIGNED] == 0, "fuzz: no socket assigned under BPF_PROG_TEST_RUN (not tc ingress)",
           "%ld assigned", counted[SP_HANDSHAKE_ASSIGNED]);
     bpf_object__close(p.object);
