@@ -6,6 +6,8 @@
 #   synproxy-backend attach DEV (--key FILE --address ADDR [--address ADDR ...] | --backend-key FILE)
 #                               --proxy ADDR [--proxy ADDR ...] [--port 6080] [--salt-period 60] [--grace SECONDS]
 #                               [--max-skew-ms 500] [--strict] [--vip ADDR ...] [--netns NS] [--name NAME]
+#   synproxy-backend rekey DEV (--key FILE --address ADDR [--address ADDR ...] | --backend-key FILE)
+#                              [--netns NS] [--name NAME]      the step of a key rotation: the live program's keys
 #   synproxy-backend status DEV [--netns NS] [--name NAME]
 #   synproxy-backend detach DEV [--netns NS] [--name NAME]
 #

@@ -147,15 +147,48 @@ refused "backend.sh refuses --strict without --vip" "--strict needs at least one
   --backend-key "$work/b.key" --proxy 203.0.113.1 --strict
 refused "backend.sh refuses a VIP that is not an address" "--vip: 'vip.example' is not an IPv4 or IPv6 address" \
   --backend-key "$work/b.key" --proxy 203.0.113.1 --vip vip.example
+# Key files with issue / accept lines (the top of backend.sh): what is refused, naming file and line.
+hex32=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') hex16=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+key_file() { local file=$work/$1; shift; printf '%s\n' "$@" > "$file"; echo "$file"; }
+refused "backend.sh refuses a key file with two issue lines" \
+  "$work/two-issue.key: line 3: a second 'issue' line; allowed: one issue line, at most one accept line" \
+  --key "$(key_file two-issue.key "# two" "issue $hex32" "issue $hex32")" --address 10.20.0.2 --proxy 203.0.113.1
+refused "backend.sh refuses a key file with two accept lines" "line 3: a second 'accept' line" \
+  --key "$(key_file two-accept.key "issue $hex32" "accept $hex32" "accept $hex32")" --address 10.20.0.2 \
+  --proxy 203.0.113.1
+refused "backend.sh refuses a key file with an accept line and no issue line" \
+  "$work/no-issue.key: no 'issue' line (the key in use)" \
+  --key "$(key_file no-issue.key "accept $hex32")" --address 10.20.0.2 --proxy 203.0.113.1
+refused "backend.sh refuses a line that is neither issue, accept nor flow" \
+  "$work/word.key: line 2: expected 'issue HEX', 'accept HEX' or 'flow HEX'" \
+  --key "$(key_file word.key "issue $hex32" "next $hex32")" --address 10.20.0.2 --proxy 203.0.113.1
+refused "backend.sh refuses a bare hex line among issue / accept lines" "line 2: expected 'issue HEX'" \
+  --key "$(key_file bare.key "issue $hex32" "$hex32")" --address 10.20.0.2 --proxy 203.0.113.1
+refused "backend.sh refuses an accept key shorter than 128 bits" \
+  "line 2 (accept): key has 64 bits; at least 128 are needed" \
+  --key "$(key_file short-accept.key "issue $hex32" "accept 0123456789abcdef")" --address 10.20.0.2 \
+  --proxy 203.0.113.1
+refused "backend.sh refuses an accept key that is not hex" "line 2 (accept): a key is hex digits only" \
+  --key "$(key_file odd-accept.key "issue $hex32" "accept ${hex32}x")" --address 10.20.0.2 --proxy 203.0.113.1
+refused "backend.sh refuses a backend key file's accept key that is not 128 bits" \
+  "line 2 (accept): a backend key is 32 hex digits (128 bits); this one has 256 bits" \
+  --backend-key "$(key_file long-accept.key "issue $hex16" "accept $hex32")" --proxy 203.0.113.1
+refused "backend.sh refuses a key file with no key" "$work/empty.key: no key in it" \
+  --key "$(key_file empty.key "# nothing" "")" --address 10.20.0.2 --proxy 203.0.113.1
 check "backend.sh refused all of those before loading anything" test ! -e "$pin"
 
 # A bpftool that records its command lines and environment, then runs the real one.
 real_bpftool=$(command -v bpftool)
 mkdir -p "$work/bin"
+# (Map updates on its standard input are copied to a log of their own: the rekey checks read what was written.)
 cat > "$work/bin/bpftool" <<EOF
 #!/bin/bash
 printf '%s\n' "\$*" >> "$work/bpftool-argv.log"
 env >> "$work/bpftool-env.log"
+if [ "\$*" = "batch file -" ]; then
+  tee -a "$work/bpftool-stdin.log" | "$real_bpftool" "\$@"
+  exit \${PIPESTATUS[1]}
+fi
 exec "$real_bpftool" "\$@"
 EOF
 chmod 755 "$work/bin/bpftool"
@@ -172,10 +205,11 @@ fi
 derive() { ip netns exec "$ns" /usr/bin/python3 "$here/native/bpf/test/bpf_test.py" derive "$work/auth.key" "$1"; }
 kb4=$(derive 10.20.0.2) kb6=$(derive 2001:db8:200::11)
 auth_hex=$(tr -d '\n' < "$work/auth.key")
+more_keys=()  # the rotation's, below
 no_key_in() {  # FILE: none of the keys, in any case, in any spacing
   local flat
   flat=$(tr -d ' \n:' < "$1" | tr 'A-F' 'a-f')
-  for k in "$auth_hex" "${auth_hex:0:32}" "$kb4" "$kb6" "$(tr -d '\n' < "$work/b.key")"; do
+  for k in "$auth_hex" "${auth_hex:0:32}" "$kb4" "$kb6" "$(tr -d '\n' < "$work/b.key")" "${more_keys[@]}"; do
     [[ $flat != *"$k"* ]] || return 1
   done
   # and bpftool saw its map updates through stdin
@@ -192,22 +226,27 @@ import json, sys
 for e in json.load(sys.stdin):
     print("".join(b[2:] for b in e["key"]), "".join(b[2:] for b in e["value"]))'; }
 tai=$(/usr/bin/python3 -c 'import time; print(round((time.clock_gettime_ns(time.CLOCK_TAI) - time.time_ns()) / 1e9) * 10**9)')
-config_is() {  # KEY-HEX FLAGS PORT PERIOD-MS GRACE-MS SKEW-MS: sp_config as written
+config_is() {  # FIRST-HEX SECOND-HEX|- FLAGS PORT PERIOD-MS GRACE-MS SKEW-MS: sp_config as written (config.h)
   map sp_config | /usr/bin/python3 -c '
 import struct, sys
-key, flags, port, period, grace, skew, tai = sys.argv[1:]
+first, second, flags, port, period, grace, skew, tai = sys.argv[1:]
 value = bytes.fromhex(sys.stdin.read().split()[1])
-got = value[:16].hex(), struct.unpack("<qIIIHBB", value[16:])
-want = key, (int(tai), int(period), int(grace), int(skew), int(port), 1, int(flags))
+# struct sp_keys: first, second (all zero when unset), flags (SP_KEYS_SECOND), 7 reserved zero bytes
+keys = value[:16].hex(), value[16:32].hex() if value[32] == 1 else "-" if value[16:33] == bytes(17) else "bad"
+got = keys, value[33:40] == bytes(7), struct.unpack("<qIIIHBB", value[40:])
+want = (first, second), True, (int(tai), int(period), int(grace), int(skew), int(port), 1, int(flags))
 print(got, want)
 sys.exit(got != want)' "$@" "$tai"
 }
-check "backend.sh: sp_keys_v4 holds K_b derived (HKDF, RFC 5869-checked) for 10.20.0.2" \
-  bash -c "[ \"\$1\" = '0a140002 $kb4' ]" _ "$(map sp_keys_v4)"
-check "backend.sh: sp_keys_v6 holds K_b derived for 2001:db8:200::11" \
-  bash -c "[ \"\$1\" = '20010db8020000000000000000000011 $kb6' ]" _ "$(map sp_keys_v6)"
+keys_hex() {  # FIRST-HEX [SECOND-HEX]: struct sp_keys as the map shows it
+  if [ $# -eq 2 ]; then echo "$1${2}01$(printf '0%.0s' {1..14})"; else echo "$1$(printf '0%.0s' {1..48})"; fi
+}
+check "backend.sh: sp_keys_v4 holds K_b derived (HKDF, RFC 5869-checked) for 10.20.0.2, alone (a legacy key file: one bare hex line)" \
+  bash -c "[ \"\$1\" = '0a140002 $(keys_hex "$kb4")' ]" _ "$(map sp_keys_v4)"
+check "backend.sh: sp_keys_v6 holds K_b derived for 2001:db8:200::11, alone" \
+  bash -c "[ \"\$1\" = '20010db8020000000000000000000011 $(keys_hex "$kb6")' ]" _ "$(map sp_keys_v6)"
 check "backend.sh: sp_config: no default key, strict, port 6081, 30000/20000/250 ms, TAI offset, enabled" \
-  config_is 00000000000000000000000000000000 1 6081 30000 20000 250
+  config_is 00000000000000000000000000000000 - 1 6081 30000 20000 250
 check "backend.sh: sp_vips_v4 / sp_vips_v6 and sp_proxies_v4 / sp_proxies_v6 hold the addresses" \
   bash -c "[ \"\$1 \$2 \$3 \$4\" = 'c633640a 01 20010db8010000000000000000000010 01 cb007101 01 20010db8011300000000000000000001 01' ]" \
   _ "$(map sp_vips_v4)" "$(map sp_vips_v6)" "$(map sp_proxies_v4)" "$(map sp_proxies_v6)"
@@ -280,11 +319,136 @@ check "backend.sh status: A handed-over 2 (handover-failed 0), B handshake-assig
   bash -c "[ \"\$1 \$2 \$3 \$4\" = '2 0 2 2' ]" _ "$(counter handed-over)" "$(counter handover-failed)" \
   "$(counter_b handshake-assigned)" "$(counter_b forwarded)"
 
+# A rotation of the authentication key (the top of backend.sh), on the live programs: rekey changes their keys and
+# nothing else; a handshake under either key becomes a socket, under a third none (bad-auth); a hand-over whose A1
+# and A2 are under the accept keys reaches B; once the rotation is over, the old key is refused.
+echo "key rotation: backend.sh rekey on the live programs (t0, and B's b0), through tc ingress"
+next_hex=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+rotation_key=$(key_file rotation.key "# a rotation, step 1: the key in use and the next one" "" "issue $auth_hex" \
+  "accept $next_hex   # the next" "flow $hex32   # the cookie secret's: ignored here")
+next_key=$(key_file next.key "issue $next_hex")
+third_key=$(key_file third.key "$hex32")
+rekey() { PATH=$work/bin:$PATH backend rekey "$@"; }
+rekey_t0() { rekey t0 --netns "$ns" --name "$name" "$@"; }
+refused_rekey() {  # NAME EXPECTED-MESSAGE REKEY-ARGS...: rekey of t0 fails with that message
+  local label=$1 want=$2 got; shift 2
+  if got=$(rekey_t0 "$@" 2>&1); then echo "  FAIL  $label: rekey succeeded" | tee -a "$results"; return; fi
+  case $got in
+    *"$want"*) echo "  ok    $label" ;;
+    *) echo "  FAIL  $label: said '$got'" ;;
+  esac | tee -a "$results"
+}
+derive_accept() { ip netns exec "$ns" /usr/bin/python3 "$here/native/bpf/test/bpf_test.py" derive --accept "$rotation_key" "$1"; }
+prog_id() { bpftool -j prog show pinned "$1/prog" | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'; }
+ingress_run() {  # bpf_test.py ingress ARGS...: real handshakes into t0, the routes' learnt path MTUs forgotten first
+  ip -n "$ns" route flush cache
+  ip -n "$ns" -6 route flush cache
+  ip netns exec "$ns" /usr/bin/python3 "$here/native/bpf/test/bpf_test.py" ingress --dev t1 --backend-dev t0 "$@" \
+    | tee -a "$results" || true
+}
+counts() { echo "$(counter handshake-assigned) $(counter forwarded) $(counter icmp-passed) $(counter bad-auth)"; }
+plus() {  # "A F I B" dA dF dI dB
+  local a f i b; read -r a f i b <<< "$1"; echo "$((a + $2)) $((f + $3)) $((i + $4)) $((b + $5))"
+}
+kb4n=$(derive_accept 10.20.0.2) kb6n=$(derive_accept 2001:db8:200::11)
+more_keys=("$next_hex" "$kb4n" "$kb6n")
+id_before=$(prog_id "$pin") before=$(counts)
+refused_rekey "backend.sh rekey refuses attach's options" "rekey changes the keys only; --proxy belong to attach" \
+  --key "$rotation_key" --address 10.20.0.2 --address 2001:db8:200::11 --proxy 203.0.113.1
+refused_rekey "backend.sh rekey refuses an --address list other than attach's, naming attach's" \
+  "rekey --address must name the addresses attach gave (10.20.0.2 2001:db8:200::11): attach again to change them" \
+  --key "$rotation_key" --address 10.20.0.2
+refused_rekey "backend.sh rekey refuses --backend-key on a program attached with --key" \
+  "was attached with --key and --address: rekey it with those" --backend-key "$work/b.key"
+refused_rekey "backend.sh rekey refuses where nothing is attached" \
+  "nothing attached under /sys/fs/bpf/synproxy/spx-none: attach first" --name spx-none --backend-key "$work/b.key"
+check "backend.sh rekey refused all of those and changed nothing" \
+  bash -c "[ \"\$1\" = '0a140002 $(keys_hex "$kb4")' ]" _ "$(map sp_keys_v4)"
+check "backend.sh rekey --key, a key file with issue and accept lines (and comments, a flow line: ignored)" \
+  rekey_t0 --key "$rotation_key" --address 10.20.0.2 --address 2001:db8:200::11
+check "backend.sh rekey: sp_keys_v4 holds K_b of the issue key first, of the accept key second (its flag set)" \
+  bash -c "[ \"\$1\" = '0a140002 $(keys_hex "$kb4" "$kb4n")' ]" _ "$(map sp_keys_v4)"
+check "backend.sh rekey: sp_keys_v6 likewise for 2001:db8:200::11" \
+  bash -c "[ \"\$1\" = '20010db8020000000000000000000011 $(keys_hex "$kb6" "$kb6n")' ]" _ "$(map sp_keys_v6)"
+check "backend.sh rekey: the same program (id $id_before) still attached, its counters kept, nothing else changed" \
+  bash -c "[ \"\$1 \$2\" = '$id_before $before' ] && nsenter --net=/var/run/netns/$ns tc filter show dev t0 ingress \
+    | grep -q 'id $id_before ' " _ "$(prog_id "$pin")" "$(counts)"
+check "backend.sh rekey again with the same file: nothing written" \
+  bash -c "bash '$here/scripts/backend.sh' rekey t0 --netns '$ns' --name '$name' --key '$rotation_key' \
+    --address 10.20.0.2 --address 2001:db8:200::11 | grep -c ', unchanged' | grep -qx 2"
+ingress_run --key "$rotation_key" --use accept --port 8083 --sport 45100 --refused "$third_key" \
+  --label "rotation: the proxy on the accept key"
+ingress_run --key "$rotation_key" --use issue --port 8084 --sport 45200 --label "rotation: the proxy on the issue key"
+check "backend.sh status: under either key handshake-assigned, forwarded, icmp-passed +6 each; the third key bad-auth +1" \
+  bash -c "[ \"\$1\" = '$(plus "$before" 6 6 6 1)' ]" _ "$(counts)"
+check "backend.sh rekey B (b0) with the same file" \
+  rekey b0 --netns "$ns_b" --name "$name_b" --key "$rotation_key" --address 10.50.0.2 --address 2001:db8:500::2
+want="$(($(counter handed-over) + 2)) $(($(counter_b handshake-assigned) + 2)) $(($(counter_b forwarded) + 2))"
+ip netns exec "$ns" /usr/bin/python3 "$here/native/bpf/test/bpf_test.py" ingress-handover --key "$rotation_key" \
+  --use accept --port 8085 --sport 47101 --label "rotation: A1 and A2 under the accept keys" --dev t1 \
+  --backend-dev t0 --link-dev a0 --peer-netns "$ns_b" --peer-mac "$b_mac" | tee -a "$results" || true
+check "backend.sh status: under the accept keys A handed-over +2, B handshake-assigned +2 and forwarded +2" \
+  bash -c "[ \"\$1 \$2 \$3\" = '$want' ]" _ "$(counter handed-over)" "$(counter_b handshake-assigned)" \
+  "$(counter_b forwarded)"
+before=$(counts)
+check "backend.sh rekey --key with the new key alone: the rotation over" \
+  rekey_t0 --key "$next_key" --address 10.20.0.2 --address 2001:db8:200::11
+check "backend.sh rekey: sp_keys_v4 holds K_b of the new key alone" \
+  bash -c "[ \"\$1\" = '0a140002 $(keys_hex "$kb4n")' ]" _ "$(map sp_keys_v4)"
+ingress_run --key "$next_key" --port 8086 --sport 45300 --refused "$work/auth.key" \
+  --label "rotation over: the proxy on the new key; the old key refused"
+check "backend.sh status: under the new key handshake-assigned, forwarded, icmp-passed +3 each; the old key bad-auth +1" \
+  bash -c "[ \"\$1\" = '$(plus "$before" 3 3 3 1)' ]" _ "$(counts)"
+check "backend.sh rekey: no key in bpftool's command lines" no_key_in "$work/bpftool-argv.log"
+check "backend.sh rekey: no key in bpftool's environment" no_key_in "$work/bpftool-env.log"
+
 check "backend.sh attach --backend-key: the key as the default, no per-address keys" \
   bash -c "bash '$here/scripts/backend.sh' attach t0 --netns '$ns' --name '$name' --backend-key '$work/b.key' \
     --proxy 203.0.113.1 >/dev/null && [ -z \"\$(bpftool -j map dump pinned '$pin/maps/sp_keys_v4' | tr -d '[]')\" ]"
 check "backend.sh: sp_config with --backend-key and the defaults (6080, 60 s, grace 60 s, 500 ms)" \
-  config_is "$(tr -d '\n' < "$work/b.key")" 2 6080 60000 60000 500
+  config_is "$(tr -d '\n' < "$work/b.key")" - 2 6080 60000 60000 500
+
+# --backend-key keys sit in sp_config, rewritten in place: rekey writes them so that the key both the old and the new
+# set hold is never in bytes being written (the top of backend.sh). What it wrote, write by write, from the log of
+# bpftool's standard input.
+b_hex=$(tr -d '\n' < "$work/b.key") b2_hex=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+config_writes() {  # WANT-KEYS-HEX...: the keys part of each sp_config write since the log was emptied, in order
+  local got
+  got=$(grep 'maps/sp_config ' "$work/bpftool-stdin.log" | sed 's/.*value hex //' | tr -d ' ' | cut -c1-80 | xargs)
+  echo "writes: $got"
+  [ "$got" = "$*" ]
+}
+rekey_b() {  # KEY-FILE-LINES...: rekey t0 --backend-key with a file of those lines; its output in rekey.out
+  : > "$work/bpftool-stdin.log"
+  rekey_t0 --backend-key "$(key_file backend-rotation.key "$@")" > "$work/rekey.out" 2>&1
+}
+rekey_b "issue $b_hex" "accept $b2_hex"
+check "backend.sh rekey --backend-key, issue and accept: one write, the key in use kept in its place" \
+  config_writes "$(keys_hex "$b_hex" "$b2_hex")"
+check "backend.sh rekey --backend-key: sp_config holds both, its other fields unchanged" \
+  config_is "$b_hex" "$b2_hex" 2 6080 60000 60000 500
+rekey_b "issue $b2_hex" "accept $b_hex"
+check "backend.sh rekey --backend-key, the same two the other way round: nothing written, said so" \
+  bash -c "grep -q 'unchanged (the same two keys, kept in the order they were)' '$work/rekey.out' \
+    && ! grep -q 'maps/sp_config' '$work/bpftool-stdin.log'"
+rekey_b "issue $b2_hex"
+check "backend.sh rekey --backend-key, the new key alone: it moves to first place by two writes, in both places first" \
+  config_writes "$(keys_hex "$b2_hex" "$b2_hex")" "$(keys_hex "$b2_hex")"
+check "backend.sh rekey --backend-key: sp_config holds the new key alone" config_is "$b2_hex" - 2 6080 60000 60000 500
+rekey_b "issue $b_hex" "accept $b2_hex"
+check "backend.sh rekey --backend-key, the held key moving to second place: in both places first, then the new set" \
+  config_writes "$(keys_hex "$b2_hex" "$b2_hex")" "$(keys_hex "$b_hex" "$b2_hex")"
+rekey_b "# a legacy file: one bare line" "$b_hex"
+check "backend.sh rekey --backend-key, a legacy one-line file: one write, sp_config holds that key alone" \
+  bash -c "grep -q 'issue key only' '$work/rekey.out' && [ \"\$(grep -c maps/sp_config '$work/bpftool-stdin.log')\" = 1 ]"
+check "backend.sh rekey --backend-key: sp_config holds the legacy file's key alone" \
+  config_is "$b_hex" - 2 6080 60000 60000 500
+rekey_b "issue $b2_hex"
+check "backend.sh rekey --backend-key with no key in common: done, with a note that the old key is refused from now" \
+  bash -c "grep -q 'note: default (--backend-key): no key both before and after' '$work/rekey.out' \
+    && grep -q 'default (--backend-key): issue key only' '$work/rekey.out'"
+more_keys+=("$b2_hex")
+check "backend.sh rekey --backend-key: no key in bpftool's command lines" no_key_in "$work/bpftool-argv.log"
 check "backend.sh detach removes the program and its pins" \
   bash -c "bash '$here/scripts/backend.sh' detach t0 --netns '$ns' --name '$name' >/dev/null && [ ! -e '$pin' ]"
 

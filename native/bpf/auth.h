@@ -20,10 +20,13 @@
  *     IPv4: [header 0..8] [previous 0..8] [previous 8..16] [addresses]           [L4 0..8] [L4 8..12 | 44 << 56]
  *     IPv6: [header 0..8] [previous 0..8] [previous 8..16] [addresses: 4 blocks] [L4 0..8] [L4 8..12 | 68 << 56]
  * (its word 0 reads 0x09 in the first byte, its word 1 0x8000 in bytes 6-7, as on the wire). A2, for the previous
- * owner, is not ours to check: we hold only our own key.
+ * owner, is not ours to check: we hold only our own keys. The previous owner checks it here all the same, as the A1
+ * of the plain packet the hand-over makes (handover.h): this is the one check of every authenticator.
+ * Good under either of keys (config.h): first, then second only when it is set and first failed, so outside a
+ * rotation (and for a proxy already issuing with first) a packet costs one hash.
  * header, previous and addresses point into the packet (bounds checked by the caller), l4 to a 12-byte copy.
  */
-static __always_inline bool sp_auth_verify(const struct sp_key *key, const __u8 *header, const __u8 *previous,
+static __always_inline bool sp_auth_verify(const struct sp_keys *keys, const __u8 *header, const __u8 *previous,
                                            const __u8 *addresses, bool v6, const __u8 *l4)
 {
     __u64 words[SP_SIPHASH_MAX_BLOCKS] = {};
@@ -57,7 +60,10 @@ static __always_inline bool sp_auth_verify(const struct sp_key *key, const __u8 
         blocks = 4;
     }
     __builtin_memcpy(&carried, header + SP_ENCAP_AUTH_OFFSET, 8);
-    return bpf_be64_to_cpu(carried) == sp_siphash(key->k0, key->k1, words, blocks);
+    carried = bpf_be64_to_cpu(carried);
+    if (carried == sp_siphash(keys->first.k0, keys->first.k1, words, blocks))
+        return true;
+    return (keys->flags & SP_KEYS_SECOND) && carried == sp_siphash(keys->second.k0, keys->second.k1, words, blocks);
 }
 
 #endif

@@ -32,19 +32,20 @@ struct {
 } sp_proxies_v6 SEC(".maps");
 
 /* K_b per encapsulation address of this backend (the outer destination): the proxies derive one key per backend
- * address, and one backend may be listed under an IPv4 and an IPv6 address. */
+ * address, and one backend may be listed under an IPv4 and an IPv6 address. Two during a key rotation (config.h,
+ * struct sp_keys); backend.sh rekey replaces a value whole (a HASH update swaps the element in). */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16);
     __type(key, __u32);
-    __type(value, struct sp_key);
+    __type(value, struct sp_keys);
 } sp_keys_v4 SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16);
     __type(key, struct sp_in6);
-    __type(value, struct sp_key);
+    __type(value, struct sp_keys);
 } sp_keys_v6 SEC(".maps");
 
 /* The VIP addresses this backend serves (--vip): with SP_FLAG_STRICT, TCP to them must come encapsulated. */

@@ -62,7 +62,7 @@ extern int bpf_sk_assign_tcp_reqsk(struct __sk_buff *skb, struct sock *sk, struc
 
 /* What the outer headers say about a frame that is ours. */
 struct sp_outer {
-    const struct sp_key *key; /* K_b for the outer destination address */
+    const struct sp_keys *keys; /* K_b for the outer destination address (two during a key rotation) */
     __u32 header;             /* offset of our header: Ethernet, outer IP and UDP */
     __u32 inner;              /* offset of the client's IP header: after our header (sp_encapsulated sets it) */
     bool v6;
@@ -104,13 +104,13 @@ static __always_inline __u32 sp_unencapsulated_v6(struct __sk_buff *skb, const s
     return SP_NOT_OURS;
 }
 
-/* Our key for the outer destination address: its own (--address), else the one given whole (--backend-key). */
-static __always_inline const struct sp_key *sp_key_or_default(const struct sp_config *config,
-                                                             const struct sp_key *own)
+/* Our keys for the outer destination address: its own (--address), else those given whole (--backend-key). */
+static __always_inline const struct sp_keys *sp_keys_or_default(const struct sp_config *config,
+                                                               const struct sp_keys *own)
 {
     if (own)
         return own;
-    return (config->flags & SP_FLAG_DEFAULT_KEY) ? &config->key : NULL;
+    return (config->flags & SP_FLAG_DEFAULT_KEY) ? &config->keys : NULL;
 }
 
 /* Outer IPv4: true when the frame is UDP to our port, a plain header (no options, not a fragment), from a listed
@@ -148,8 +148,8 @@ static __always_inline bool sp_outer_v4(const struct sp_config *config, void *da
         return false;
     }
     __u32 destination = ip->daddr;
-    outer->key = sp_key_or_default(config, bpf_map_lookup_elem(&sp_keys_v4, &destination));
-    if (!outer->key) {
+    outer->keys = sp_keys_or_default(config, bpf_map_lookup_elem(&sp_keys_v4, &destination));
+    if (!outer->keys) {
         *counter = SP_NO_KEY;
         return false;
     }
@@ -195,8 +195,8 @@ static __always_inline bool sp_outer_v6(struct __sk_buff *skb, const struct sp_c
         return false;
     }
     __builtin_memcpy(&address, &ip6->daddr, sizeof(address));
-    outer->key = sp_key_or_default(config, bpf_map_lookup_elem(&sp_keys_v6, &address));
-    if (!outer->key) {
+    outer->keys = sp_keys_or_default(config, bpf_map_lookup_elem(&sp_keys_v6, &address));
+    if (!outer->keys) {
         *counter = SP_NO_KEY;
         return false;
     }
@@ -455,7 +455,7 @@ static __always_inline __u32 sp_encapsulated(struct __sk_buff *skb, const struct
         return SP_MALFORMED;
     }
 
-    if (!sp_auth_verify(outer->key, header, previous, addresses, inner_v6, l4_header))
+    if (!sp_auth_verify(outer->keys, header, previous, addresses, inner_v6, l4_header))
         return SP_BAD_AUTH;
     if (marked && !sp_epoch_current(config, flags))
         return SP_STALE_EPOCH;

@@ -6,10 +6,14 @@ established connection, a TIME_WAIT entry), then runs the C runner over the case
 
 Runs inside the test's network namespace (scripts/bpf-test.sh makes it, with the addresses below on lo):
     bpf_test.py run --runner RUNNER --obj OBJ --work DIR [--frames N] [--seed S]
-    bpf_test.py ingress --key KEYFILE --dev t1 --backend-dev t0   real handshakes through the program on t0
+    bpf_test.py ingress --key KEYFILE --dev t1 --backend-dev t0 [--use issue|accept] [--port P] [--sport S]
+                        [--refused KEYFILE]   real handshakes through the program on t0
     bpf_test.py ingress-handover --key KEYFILE --dev t1 --backend-dev t0 --link-dev a0 --peer-netns NS
-                                 --peer-mac MAC   a chained packet handed over from t0's program to another backend
-    bpf_test.py derive KEYFILE ADDRESS        prints K_b (hex) for a key file and a backend address
+                                 --peer-mac MAC [--use issue|accept] [--port P] [--sport S]
+                                 a chained packet handed over from t0's program to another backend
+    bpf_test.py derive KEYFILE ADDRESS [--accept]   prints K_b (hex) for a key file's issue (accept) key and an address
+KEYFILE: a key file as synproxy reads it (one bare hex line, or `issue HEX` / `accept HEX` lines); --use: the key the
+proxy side signs with (backend.sh attached t0, and B, with the same file).
 Prints one line per check ("  ok    NAME" / "  FAIL  NAME"); exits 1 on any failure.
 """
 import argparse
@@ -113,6 +117,18 @@ def backend_key(auth_key, address):
     return hkdf_expand(auth_key, b"synproxy backend auth v1" + ipaddress.ip_address(address).packed, 16)
 
 
+def read_key_file(path):
+    """A synproxy key file, read here from its specification (not backend.sh's code): '#' to the end of a line is a
+    comment, blank lines are ignored; one line of hex digits alone is the one key, else `issue HEX` (exactly one)
+    and `accept HEX` (at most one) lines, `flow HEX` ignored. Returns (issue, accept or None)."""
+    words = [line.split("#")[0].split() for line in open(path, encoding="ascii")]
+    words = [w for w in words if w]
+    if len(words) == 1 and len(words[0]) == 1:
+        return bytes.fromhex(words[0][0]), None
+    found = {w[0]: bytes.fromhex(w[1]) for w in words if len(w) == 2 and w[0] in ("issue", "accept")}
+    return found["issue"], found.get("accept")
+
+
 def self_checks():
     h = siphash24(bytes(range(16)), bytes(range(15)))
     check(h == 0xA129CA6149BE45E5, "python: SipHash-2-4 matches the paper's vector (key 00..0f, message 00..0e)",
@@ -156,7 +172,8 @@ def outer(payload, v6, src=None, dst=None, ecn=0, dport=PORT, ip_options=None, f
 
 
 class Keys:
-    """K_b per backend address, derived (HKDF) on first use, as the proxies derive them."""
+    """K_b per backend address, derived (HKDF) on first use, as the proxies derive them: by_address from the key in
+    use (a key file's issue key), accept from the other key of a rotation (its accept key), when there is one."""
 
     class ByAddress(dict):
         def __init__(self, auth_key):
@@ -167,9 +184,18 @@ class Keys:
             self[address] = backend_key(self.auth, address)
             return self[address]
 
-    def __init__(self, auth_key):
+    def __init__(self, auth_key, accept_key=None):
         self.auth = auth_key
         self.by_address = Keys.ByAddress(auth_key)
+        self.accept = Keys.ByAddress(accept_key) if accept_key else None
+
+    @staticmethod
+    def from_file(path):
+        return Keys(*read_key_file(path))
+
+    def signing(self, use):
+        """The keys a proxy side signs with: "issue" or "accept"."""
+        return self.by_address if use == "issue" else self.accept
 
 
 def encap(keys, inner_packet, outer_v6, marked=False, epoch=0, wscale=0, mss=0, key=None, header=None,
@@ -244,13 +270,13 @@ def chained(keys, inner_packet, outer_v6, previous, key=None, previous_key=None,
     return outer(bytes(payload), outer_v6, **outer_args)
 
 
-def handed_over(keys, inner_packet, outer_v6, previous, dmac, ecn=0, ttl=63, a2=None, src_mac=None):
+def handed_over(keys, inner_packet, outer_v6, previous, dmac, ecn=0, ttl=63, a2=None, src_mac=None, a2_key=None):
     """What the previous owner must receive: exactly the frame the proxy would have sent it (plain header, A2 under
     its key), from the proxy's address, the TTL / hop limit one less, Ethernet addresses from the FIB lookup."""
     inner = bytes(inner_packet)
     inner_v6 = inner[0] >> 4 == 6
     h8 = encap_header(inner_v6)
-    tag = a2 if a2 is not None else authenticator(keys.by_address[previous], h8, inner, inner_v6)
+    tag = a2 if a2 is not None else authenticator(a2_key or keys.by_address[previous], h8, inner, inner_v6)
     if outer_v6:
         ip = IPv6(src=PROXY6, dst=previous, tc=ecn, hlim=ttl)
     else:
@@ -261,7 +287,8 @@ def handed_over(keys, inner_packet, outer_v6, previous, dmac, ecn=0, ttl=63, a2=
 
 def verify_as_previous_owner(keys, frame):
     """Parses a frame as a previous owner's program would (our own parser): returns (outer destination, what is
-    wrong or "") with its authenticator checked under the key derived for that destination."""
+    wrong or "") with its authenticator checked under the key derived for that destination (either, during a
+    rotation)."""
     frame = bytes(frame)
     v6 = frame[12:14] == b"\x86\xdd"
     if v6:
@@ -272,9 +299,10 @@ def verify_as_previous_owner(keys, frame):
     inner = frame[udp + 24:]
     if h[0] != 0x03 or h[4:8] != bytes(4) or (h[2] >> 4) & 7 != 1:
         return dst, "not a plain version-1 header: %s" % h[:8].hex()
-    tag = authenticator(keys.by_address[dst], h[:8], inner, h[1] == 41)
-    if struct.unpack(">Q", h[8:16])[0] != tag:
-        return dst, "authenticator %s, the previous owner's key gives %016x" % (h[8:16].hex(), tag)
+    tags = [authenticator(k[dst], h[:8], inner, h[1] == 41) for k in (keys.by_address, keys.accept) if k]
+    if struct.unpack(">Q", h[8:16])[0] not in tags:
+        return dst, "authenticator %s, the previous owner's keys give %s" % (h[8:16].hex(),
+                                                                             " or ".join("%016x" % t for t in tags))
     return dst, ""
 
 
@@ -730,12 +758,103 @@ def golden_cases(keys, epoch):
     case("previous-owner-does-not-hand-over-again-depth-1", "shot", "no-socket",
          handed_over(keys, n6, False, PREV4, MAC_PREV4))
 
+    # A rotation of the authentication key (config.h, struct sp_keys): an address holds the key in use (issue) and
+    # the other (accept); either authenticates, a third is refused as any wrong key is (bad-auth).
+    issue, accept, third = keys.by_address, keys.accept, Keys.ByAddress(os.urandom(32))
+
+    def pair(address, first, second, flags=None):
+        cfg("config key %s %s %s%s" % (address, first[address].hex(), second[address].hex(),
+                                      "" if flags is None else " %d" % flags))
+
+    for address in (BACKEND4, BACKEND6):
+        pair(address, issue, accept)
+    for label, outer_v6, d, a in (("v4", False, d4, a4), ("v6", True, d6, a6), ("v6-in-v4", False, d6, a6)):
+        address = BACKEND6 if outer_v6 else BACKEND4
+        case("rotation-%s-data-under-the-issue-key-forwarded" % label, "ok", "forwarded", plain(d, outer_v6),
+             decapsulated(d))
+        case("rotation-%s-data-under-the-accept-key-forwarded" % label, "ok", "forwarded",
+             plain(d, outer_v6, key=accept[address]), decapsulated(d))
+        case("rotation-%s-marked-ack-under-the-accept-key-reaches-kfunc" % label, "shot", "handshake-refused",
+             marked(a, outer_v6, key=accept[address]), decapsulated(a))
+        case("rotation-%s-data-under-a-third-key-bad-auth" % label, "shot", "bad-auth",
+             plain(d, outer_v6, key=third[address]))
+        case("rotation-%s-marked-ack-under-a-third-key-bad-auth" % label, "shot", "bad-auth",
+             marked(a, outer_v6, key=third[address]))
+    case("rotation-accept-key-of-another-address-bad-auth", "shot", "bad-auth", plain(d4, key=accept[BACKEND6]))
+    case("rotation-accept-key-tampered-bad-auth", "shot", "bad-auth", plain(d4, key=accept[BACKEND4],
+                                                                           tamper=flip(16 + 20 + 4)))
+    case("rotation-the-next-shared-key-itself-bad-auth", "shot", "bad-auth", plain(d4, key=accept.auth[:16]))
+    pair(BACKEND4, accept, issue)  # the other way round: the accept key first
+    case("rotation-keys-either-order-first-forwarded", "ok", "forwarded", plain(d4, key=accept[BACKEND4]),
+         decapsulated(d4))
+    case("rotation-keys-either-order-second-forwarded", "ok", "forwarded", plain(d4), decapsulated(d4))
+    case("rotation-keys-either-order-third-bad-auth", "shot", "bad-auth", plain(d4, key=third[BACKEND4]))
+    pair(BACKEND4, issue, accept, flags=0)  # the second key's bytes there, its flag not: not a key
+    case("rotation-second-key-without-its-flag-bad-auth", "shot", "bad-auth", plain(d4, key=accept[BACKEND4]))
+    case("rotation-second-key-without-its-flag-first-still-forwarded", "ok", "forwarded", plain(d4),
+         decapsulated(d4))
+    pair(BACKEND4, issue, accept)
+    # Chained: A1 under either of our keys; A2, made under either of the previous owner's, goes on as it is.
+    case("rotation-chained-a1-under-the-accept-key-handed-over", "redirect", "handed-over",
+         chained(keys, n4, False, PREV4, key=accept[BACKEND4]), handed_over(keys, n4, False, PREV4, MAC_PREV4))
+    case("rotation-chained-v6-a1-under-the-accept-key-handed-over", "redirect", "handed-over",
+         chained(keys, n6, True, PREV6, key=accept[BACKEND6]), handed_over(keys, n6, True, PREV6, MAC_PREV6))
+    case("rotation-chained-a2-under-the-previous-owners-accept-key-handed-over", "redirect", "handed-over",
+         chained(keys, n4, False, PREV4, previous_key=accept[PREV4]),
+         handed_over(keys, n4, False, PREV4, MAC_PREV4, a2_key=accept[PREV4]))
+    case("rotation-chained-established-a1-under-the-accept-key-forwarded", "ok", "forwarded",
+         chained(keys, d4, False, PREV4, key=accept[BACKEND4]), decapsulated(d4))
+    case("rotation-chained-a1-under-a-third-key-bad-auth", "shot", "bad-auth",
+         chained(keys, n4, False, PREV4, key=third[BACKEND4]))
+    case("rotation-chained-v6-a1-under-a-third-key-bad-auth", "shot", "bad-auth",
+         chained(keys, n6, True, PREV6, key=third[BACKEND6]))
+    # The previous owner's side: A2 (its A1 now) under either of its keys; under a third, refused.
+    pair(PREV4, issue, accept)
+    pair(PREV6, issue, accept)
+    case("rotation-previous-owner-takes-a2-under-its-issue-key", "ok", "forwarded",
+         handed_over(keys, d4, False, PREV4, MAC_PREV4), decapsulated(d4, macs=(MAC_PREV4, P0["mac"])))
+    case("rotation-previous-owner-takes-a2-under-its-accept-key", "ok", "forwarded",
+         handed_over(keys, d4, False, PREV4, MAC_PREV4, a2_key=accept[PREV4]),
+         decapsulated(d4, macs=(MAC_PREV4, P0["mac"])))
+    case("rotation-previous-owner-takes-a2-under-its-accept-key-v6", "shot", "no-socket",
+         handed_over(keys, n6, True, PREV6, MAC_PREV6, a2_key=accept[PREV6]))
+    case("rotation-previous-owner-refuses-a2-under-a-third-key", "shot", "bad-auth",
+         handed_over(keys, d4, False, PREV4, MAC_PREV4, a2_key=third[PREV4]))
+    case("rotation-previous-owner-refuses-a2-under-a-third-key-v6", "shot", "bad-auth",
+         handed_over(keys, n6, True, PREV6, MAC_PREV6, a2_key=third[PREV6]))
+    for address in (BACKEND4, BACKEND6, PREV4, PREV6):  # back to one key each
+        cfg("config key %s %s" % (address, issue[address].hex()))
+    case("rotation-over-accept-key-bad-auth-again", "shot", "bad-auth", plain(d4, key=accept[BACKEND4]))
+    case("rotation-over-previous-owner-refuses-its-old-accept-key", "shot", "bad-auth",
+         handed_over(keys, d4, False, PREV4, MAC_PREV4, a2_key=accept[PREV4]))
+
     # --backend-key: one key for any outer address without its own.
     cfg("config default-key %s" % keys.by_address[UNKEYED4].hex())
     case("default-key-authenticates-unlisted-address", "ok", "forwarded", plain(d4, dst=UNKEYED4),
          decapsulated(d4))
     case("default-key-does-not-replace-own-key", "shot", "bad-auth",
          plain(d4, key=keys.by_address[UNKEYED4]))
+    case("default-key-single-accept-key-bad-auth", "shot", "bad-auth",
+         plain(d4, dst=UNKEYED4, key=accept[UNKEYED4]))
+    # --backend-key during a rotation: its issue and accept keys.
+    cfg("config default-key %s %s" % (issue[UNKEYED4].hex(), accept[UNKEYED4].hex()))
+    case("rotation-default-keys-issue-key-forwarded", "ok", "forwarded", plain(d4, dst=UNKEYED4), decapsulated(d4))
+    case("rotation-default-keys-accept-key-forwarded", "ok", "forwarded", plain(d4, dst=UNKEYED4,
+                                                                               key=accept[UNKEYED4]),
+         decapsulated(d4))
+    case("rotation-default-keys-accept-key-marked-ack-reaches-kfunc", "shot", "handshake-refused",
+         marked(a4, dst=UNKEYED4, key=accept[UNKEYED4]), decapsulated(a4))
+    case("rotation-default-keys-accept-key-v6-forwarded", "ok", "forwarded",
+         plain(d6, True, dst="2001:db8:200::99", key=accept[UNKEYED4]), decapsulated(d6))
+    case("rotation-default-keys-third-key-bad-auth", "shot", "bad-auth", plain(d4, dst=UNKEYED4,
+                                                                              key=third[UNKEYED4]))
+    case("rotation-default-keys-do-not-replace-own-keys", "shot", "bad-auth", plain(d4, key=accept[UNKEYED4]))
+    case("rotation-default-keys-chained-a1-under-the-accept-key-handed-over", "redirect", "handed-over",
+         chained(keys, n4, False, PREV4, dst=UNKEYED4, key=accept[UNKEYED4]),
+         handed_over(keys, n4, False, PREV4, MAC_PREV4))
+    cfg("config default-key %s %s 0" % (issue[UNKEYED4].hex(), accept[UNKEYED4].hex()))
+    case("rotation-default-keys-second-without-its-flag-bad-auth", "shot", "bad-auth",
+         plain(d4, dst=UNKEYED4, key=accept[UNKEYED4]))
 
     # Not configured yet: everything passes untouched.
     cfg("config enabled 0")
@@ -785,16 +904,24 @@ def fuzz_seeds(keys, epoch):
         "plain-tcp-vip-v4": bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / tcp4()),
         "plain-tcp-vip-v6": bytes(Ether(dst=MAC_BACKEND, src=MAC_PROXY) / tcp6(ext=[IPv6ExtHdrDestOpt()])),
         "arp": bytes(Ether(dst="ff:ff:ff:ff:ff:ff", src=MAC_PROXY) / ARP(psrc=PROXY4, pdst=BACKEND4)),
+        # BACKEND6 holds two keys in the fuzz (config_lines): its second signs these
+        "rotation-data-v6-accept-key": encap(keys, d6, True, key=keys.accept[BACKEND6]),
+        "rotation-marked-v4-in-v6-accept-key": encap(keys, tcp4(), True, marked=True, epoch=epoch, wscale=7,
+                                                     mss=1460, key=keys.accept[BACKEND6]),
+        "rotation-chained-v6-accept-key": chained(keys, c6, True, PREV6, key=keys.accept[BACKEND6]),
     }
     return seeds
 
 
-def config_lines(keys):
+def config_lines(keys, rotation=False):
+    """The configuration both runs start from; rotation (the fuzz's): BACKEND6 holds its issue and accept keys."""
     lines = ["config port %d" % PORT, "config period-ms %d" % PERIOD_MS, "config grace-ms %d" % GRACE_MS,
              "config skew-ms %d" % SKEW_MS, "config strict 0", "config enabled 1"]
     lines += ["config proxy %s" % a for a in (PROXY4, PROXY6)]
     lines += ["config vip %s" % a for a in (VIP4, VIP6)]
-    lines += ["config key %s %s" % (a, keys.by_address[a].hex()) for a in (BACKEND4, BACKEND6)]
+    lines += ["config key %s %s" % (BACKEND4, keys.by_address[BACKEND4].hex())]
+    lines += ["config key %s %s%s" % (BACKEND6, keys.by_address[BACKEND6].hex(),
+                                      " " + keys.accept[BACKEND6].hex() if rotation else "")]
     lines += ["config ifindex %d" % P0["ifindex"]]
     lines += ["config neighbour %s %s %s" % (a, mac.replace(":", ""), P0["mac"].replace(":", ""))
               for a, mac in NEIGHBOURS]
@@ -829,7 +956,7 @@ def run(args):
     P0["mac"] = open("/sys/class/net/%s/address" % PREV_DEV).read().strip()
     P0["ifindex"] = socket.if_nametoindex(PREV_DEV)
     held = sockets()
-    keys = Keys(os.urandom(32))
+    keys = Keys(os.urandom(32), os.urandom(32))  # the key in use and the next one (a rotation's)
     epoch = wait_for_epoch_room()
     os.makedirs(args.work, exist_ok=True)
     golden = os.path.join(args.work, "golden.txt")
@@ -845,7 +972,7 @@ def run(args):
             print("case %s %s %s %s %s" % (name, ret, counter, bytes(frame).hex(), expected), file=out)
     fuzz = os.path.join(args.work, "fuzz.txt")
     with open(fuzz, "w") as out:
-        for line in config_lines(keys):
+        for line in config_lines(keys, rotation=True):
             print(line, file=out)
         for name, frame in fuzz_seeds(keys, epoch).items():
             print("seed %s %s" % (name, bytes(frame).hex()), file=out)
@@ -864,9 +991,12 @@ def run(args):
 def ingress(args):
     """The handshake where only a real tc ingress hook can take it: frames sent into veth t1 reach the program on t0
     (attached by backend.sh with --key and --address), which must create sockets a listener accepts, with the
-    options the cookie and our header carry, and then pass the client's data to them."""
-    auth_key = bytes.fromhex(open(args.key, encoding="ascii").read().strip())
-    keys = Keys(auth_key)
+    options the cookie and our header carry, and then pass the client's data to them. The proxy side signs with the
+    key file's issue or accept key (--use); with --refused, one more marked ACK under that file's key must make no
+    socket (bpf-test.sh checks bad-auth)."""
+    keys = Keys(read_key_file(args.key)[0 if args.use == "issue" else 1])
+    port, sport = args.port, args.sport
+    run = " [%s]" % args.label if args.label else ""
     t0_mac = open("/sys/class/net/%s/address" % args.backend_dev).read().strip()
     t1_mac = open("/sys/class/net/%s/address" % args.dev).read().strip()
     macs = bytes.fromhex(t0_mac.replace(":", "") + t1_mac.replace(":", ""))  # to t0, from t1
@@ -876,7 +1006,7 @@ def ingress(args):
     for family, vip in ((socket.AF_INET, VIP4), (socket.AF_INET6, VIP6)):
         listener = socket.socket(family, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((vip, 8080))
+        listener.bind((vip, port))
         listener.listen(16)
         listener.settimeout(2)
         listeners[family] = listener
@@ -892,28 +1022,29 @@ def ingress(args):
         v6 = family == socket.AF_INET6
         vip = VIP6 if v6 else VIP4
         ip = IPv6(src=client, dst=vip, hlim=64) if v6 else IP(src=client, dst=vip, ttl=64)
-        ack = ip / TCP(sport=45000, dport=8080, seq=7001, ack=cookie + 1, flags="A", window=1000,
+        ack = ip / TCP(sport=sport, dport=port, seq=7001, ack=cookie + 1, flags="A", window=1000,
                        options=layouts[label])
         frame = encap(keys, ack, outer_v6, marked=True, epoch=epoch, wscale=9, mss=1400)
         raw.send(macs + frame[12:])
         try:
             conn, peer = listeners[family].accept()
         except socket.timeout:
-            check(False, "ingress %s: a marked ACK through tc ingress becomes a socket the listener accepts" % label,
-                  "nothing to accept")
+            check(False, "ingress%s %s: a marked ACK through tc ingress becomes a socket the listener accepts"
+                  % (run, label), "nothing to accept")
             continue
-        check(peer[0] == client and peer[1] == 45000,
-              "ingress %s: a marked ACK through tc ingress becomes a socket the listener accepts" % label, str(peer))
+        check(peer[0] == client and peer[1] == sport,
+              "ingress%s %s: a marked ACK through tc ingress becomes a socket the listener accepts" % (run, label),
+              str(peer))
         info = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
         options, wscales = info[5], info[6]
         snd_wscale, rcv_wscale = wscales & 0xF, wscales >> 4
         snd_mss = struct.unpack_from("<I", info, 16)[0]
         want_mss = 1400 - 12  # the client's MSS from our header, less the timestamp option
         check(options & 7 == 7 and snd_wscale == 6 and rcv_wscale == 9 and snd_mss == want_mss,
-              "ingress %s: its options come from the cookie (SACK, WS 6), our header (WS 9, MSS 1400) and the "
-              "ACK (timestamps: %s)" % (label, " ".join(o[0] for o in layouts[label])),
+              "ingress%s %s: its options come from the cookie (SACK, WS 6), our header (WS 9, MSS 1400) and the "
+              "ACK (timestamps: %s)" % (run, label, " ".join(o[0] for o in layouts[label])),
               "options %d, snd_wscale %d, rcv_wscale %d, snd_mss %d" % (options, snd_wscale, rcv_wscale, snd_mss))
-        data = ip / TCP(sport=45000, dport=8080, seq=7001, ack=cookie + 1, flags="PA", window=1000,
+        data = ip / TCP(sport=sport, dport=port, seq=7001, ack=cookie + 1, flags="PA", window=1000,
                         options=[("NOP", None), ("NOP", None), ("Timestamp", (1001, 2000))]) / Raw(b"hello")
         raw.send(macs + encap(keys, data, outer_v6)[12:])
         conn.settimeout(2)
@@ -921,12 +1052,13 @@ def ingress(args):
             got = conn.recv(100)
         except socket.timeout:
             got = b""
-        check(got == b"hello", "ingress %s: the client's data, unmarked, reaches that socket" % label, repr(got))
+        check(got == b"hello", "ingress%s %s: the client's data, unmarked, reaches that socket" % (run, label),
+              repr(got))
         # Path MTU discovery: a router's "fragmentation needed" / "packet too big" about the backend's packets to
         # the client, forwarded by the proxy, must reach this socket and lower its MSS. The quoted segment carries
         # the socket's snd_una (its ISN is the cookie), or the kernel ignores the error as out of window.
         quoted = (IPv6(src=vip, dst=client, hlim=60) if v6 else IP(src=vip, dst=client, ttl=60, flags="DF")) / \
-            TCP(sport=8080, dport=45000, seq=cookie + 1, ack=7006, flags="A")
+            TCP(sport=port, dport=sport, seq=cookie + 1, ack=7006, flags="A")
         if v6:
             error, mtu = IPv6(src=ROUTER6_REAL, dst=vip) / ICMPv6PacketTooBig(mtu=1280) / Raw(bytes(quoted)), 1280
         else:
@@ -937,9 +1069,25 @@ def ingress(args):
         info = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
         snd_mss = struct.unpack_from("<I", info, 16)[0]
         want_mss = mtu - (40 if v6 else 20) - 20 - 12
-        check(snd_mss == want_mss, "ingress %s: an encapsulated %s (MTU %d) lowers that socket's MSS to %d"
-              % (label, "packet too big" if v6 else "fragmentation needed", mtu, want_mss), "MSS %d" % snd_mss)
+        check(snd_mss == want_mss, "ingress%s %s: an encapsulated %s (MTU %d) lowers that socket's MSS to %d"
+              % (run, label, "packet too big" if v6 else "fragmentation needed", mtu, want_mss), "MSS %d" % snd_mss)
         conn.close()
+    if args.refused:
+        # A key the backend does not hold (a third one, or the one a finished rotation dropped): no socket.
+        refused = Keys(read_key_file(args.refused)[0])
+        ip = IP(src=CLIENT4_REAL, dst=VIP4, ttl=64)
+        ack = ip / TCP(sport=sport + 10, dport=port, seq=7001, ack=cookie + 1, flags="A", window=1000,
+                       options=layouts["v4"])
+        raw.send(macs + encap(refused, ack, False, marked=True, epoch=epoch, wscale=9, mss=1400)[12:])
+        listeners[socket.AF_INET].settimeout(1)
+        try:
+            conn, peer = listeners[socket.AF_INET].accept()
+            conn.close()
+            got = str(peer)
+        except socket.timeout:
+            got = ""
+        check(got == "", "ingress%s v4: a marked ACK under a key the backend does not hold makes no socket" % run,
+              "accepted %s" % got)
     return 0 if checks["failed"] == 0 else 1
 
 
@@ -950,7 +1098,7 @@ def ingress_timewait(args):
     and the socket is created (our copy, back through ingress). Refused (ISN not after, no newer TSval), or with
     net.ipv4.tcp_rfc1337=1 (the RST ignored, our copy meets TIME_WAIT again): dropped, TIME_WAIT stays. bpf-test.sh
     checks the counters after."""
-    keys = Keys(bytes.fromhex(open(args.key, encoding="ascii").read().strip()))
+    keys = Keys(read_key_file(args.key)[0])
     t0_mac = open("/sys/class/net/%s/address" % args.backend_dev).read().strip()
     t1_mac = open("/sys/class/net/%s/address" % args.dev).read().strip()
     macs = bytes.fromhex(t0_mac.replace(":", "") + t1_mac.replace(":", ""))
@@ -1056,8 +1204,10 @@ def ingress_handover(args):
     (played here) sends the client's data to backend A (this namespace, program on t0) naming B as the previous
     owner. A has no socket for the flow: its program must hand the packet over (FIB lookup, redirect out of a0),
     and B's program must take it (A2 under B's key) and give the data to B's socket. bpf-test.sh checks the
-    counters of both after."""
-    keys = Keys(bytes.fromhex(open(args.key, encoding="ascii").read().strip()))
+    counters of both after. The proxy side signs A1 (A's key) and A2 (B's) with the key file's issue or accept
+    key (--use)."""
+    keys = Keys(read_key_file(args.key)[0 if args.use == "issue" else 1])
+    run = " [%s]" % args.label if args.label else ""
 
     def mac_of(dev):
         return bytes.fromhex(open("/sys/class/net/%s/address" % dev).read().strip().replace(":", ""))
@@ -1075,7 +1225,7 @@ def ingress_handover(args):
         for family, vip in ((socket.AF_INET, VIP4), (socket.AF_INET6, VIP6)):
             listener = socket.socket(family, socket.SOCK_STREAM)
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind((vip, 8082))
+            listener.bind((vip, args.port))
             listener.listen(16)
             listener.settimeout(2)
             listeners[family] = listener
@@ -1086,23 +1236,23 @@ def ingress_handover(args):
     epoch = int(time.time() * 1000) // 60000  # backend.sh's default period
     cookie = 0x22222200 | 0x10 | 7
     for label, family, client, outer_v6, b_address, sport in (
-            ("v4", socket.AF_INET, CLIENT4_REAL, False, BACKEND_B4, 47001),
-            ("v6", socket.AF_INET6, CLIENT6_REAL, True, BACKEND_B6, 47002)):
+            ("v4", socket.AF_INET, CLIENT4_REAL, False, BACKEND_B4, args.sport),
+            ("v6", socket.AF_INET6, CLIENT6_REAL, True, BACKEND_B6, args.sport + 1)):
         v6 = family == socket.AF_INET6
         vip = VIP6 if v6 else VIP4
         ip = IPv6(src=client, dst=vip, hlim=64) if v6 else IP(src=client, dst=vip, ttl=64)
-        ack = ip / TCP(sport=sport, dport=8082, seq=9001, ack=cookie + 1, flags="A", window=1000)
+        ack = ip / TCP(sport=sport, dport=args.port, seq=9001, ack=cookie + 1, flags="A", window=1000)
         raw_b.send(to_b + encap(keys, ack, outer_v6, marked=True, epoch=epoch, wscale=7, mss=1400,
                                 dst=b_address)[12:])
         try:
             conn, peer = listeners[family].accept()
         except socket.timeout:
-            check(False, "ingress handover %s: backend B has the flow's socket (a marked ACK sent to it)" % label,
-                  "nothing to accept")
+            check(False, "ingress handover%s %s: backend B has the flow's socket (a marked ACK sent to it)"
+                  % (run, label), "nothing to accept")
             continue
-        check(peer[1] == sport, "ingress handover %s: backend B has the flow's socket (a marked ACK sent to it)"
-              % label, str(peer))
-        data = ip / TCP(sport=sport, dport=8082, seq=9001, ack=cookie + 1, flags="PA", window=1000) / \
+        check(peer[1] == sport, "ingress handover%s %s: backend B has the flow's socket (a marked ACK sent to it)"
+              % (run, label), str(peer))
+        data = ip / TCP(sport=sport, dport=args.port, seq=9001, ack=cookie + 1, flags="PA", window=1000) / \
             Raw(b"handed over by A")
         raw_a.send(to_a + chained(keys, data, outer_v6, b_address)[12:])
         conn.settimeout(2)
@@ -1110,15 +1260,14 @@ def ingress_handover(args):
             got = conn.recv(100)
         except socket.timeout:
             got = b""
-        check(got == b"handed over by A", "ingress handover %s: a chained packet to backend A naming B reaches B's "
-              "socket (A: no socket, FIB lookup, redirect out of a0; B: A2 under its key)" % label, repr(got))
+        check(got == b"handed over by A", "ingress handover%s %s: a chained packet to backend A naming B reaches B's "
+              "socket (A: no socket, FIB lookup, redirect out of a0; B: A2 under its key)" % (run, label), repr(got))
         conn.close()
     return 0 if checks["failed"] == 0 else 1
 
 
 def derive(args):
-    text = open(args.keyfile, encoding="ascii").read().strip()
-    print(backend_key(bytes.fromhex(text), args.address).hex())
+    print(backend_key(read_key_file(args.keyfile)[1 if args.accept else 0], args.address).hex())
     return 0
 
 
@@ -1135,6 +1284,11 @@ def main():
     i.add_argument("--key", required=True)
     i.add_argument("--dev", required=True)
     i.add_argument("--backend-dev", required=True)
+    i.add_argument("--use", choices=("issue", "accept"), default="issue")
+    i.add_argument("--port", type=int, default=8080)
+    i.add_argument("--sport", type=int, default=45000)
+    i.add_argument("--refused")
+    i.add_argument("--label", default="")
     t = sub.add_parser("ingress-timewait")
     t.add_argument("--key", required=True)
     t.add_argument("--dev", required=True)
@@ -1146,9 +1300,14 @@ def main():
     h.add_argument("--link-dev", required=True)
     h.add_argument("--peer-netns", required=True)
     h.add_argument("--peer-mac", required=True)
+    h.add_argument("--use", choices=("issue", "accept"), default="issue")
+    h.add_argument("--port", type=int, default=8082)
+    h.add_argument("--sport", type=int, default=47001)
+    h.add_argument("--label", default="")
     d = sub.add_parser("derive")
     d.add_argument("keyfile")
     d.add_argument("address")
+    d.add_argument("--accept", action="store_true")
     args = parser.parse_args()
     sys.exit({"run": run, "ingress": ingress, "ingress-timewait": ingress_timewait,
               "ingress-handover": ingress_handover, "derive": derive}[args.command](args))

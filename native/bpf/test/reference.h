@@ -72,7 +72,9 @@ static uint64_t ref_siphash(const uint8_t key[16], const uint8_t *message, size_
 struct ref_address {
     int family; /* 4 or 6 */
     uint8_t bytes[16];
-    uint8_t key[16]; /* for keys */
+    uint8_t key[16];    /* for keys: the first key */
+    uint8_t second[16]; /* the second (a key rotation's), written to the map whatever keys_flags says */
+    uint8_t keys_flags; /* struct sp_keys flags: SP_KEYS_SECOND says whether second counts */
 };
 
 /* A previous owner the test namespace can reach (a route and a permanent neighbour entry): what bpf_fib_lookup
@@ -86,7 +88,8 @@ struct ref_neighbour {
 
 struct ref_config {
     bool enabled, strict, has_default_key;
-    uint8_t default_key[16];
+    uint8_t default_key[16], default_second[16];
+    uint8_t default_keys_flags;
     uint16_t port;
     uint32_t period_ms, grace_ms, skew_ms;
     struct ref_address proxies[REF_MAX_ENTRIES], vips[REF_MAX_ENTRIES], keys[REF_MAX_ENTRIES];
@@ -116,6 +119,7 @@ static uint16_t ref_be16(const uint8_t *p)
 struct ref_result {
     uint32_t allowed;  /* bit per counter */
     bool authentic;    /* reached the authenticator and it verifies (or would, once signed) */
+    bool by_second;    /* authentic under the second key of a rotation only */
     bool signable;     /* reached the authenticator: ref_sign can make it verify */
     size_t header;     /* our header's offset */
     size_t inner;      /* the inner IP header's offset */
@@ -123,8 +127,9 @@ struct ref_result {
     bool outer_v6, inner_v6;
     bool chained;      /* our header is the chained one (40 bytes, a previous owner) */
     uint8_t outer_ecn;
-    const uint8_t *key;
-    uint8_t message[68]; /* what the authenticator covers */
+    const uint8_t *key;    /* the key that authenticates it: the first one */
+    const uint8_t *second; /* and the second, during a key rotation (else NULL) */
+    uint8_t message[68];   /* what the authenticator covers */
     size_t message_length;
     const struct ref_neighbour *next_hop; /* handed over: what the FIB lookup answered */
 };
@@ -318,6 +323,9 @@ static void ref_classify(const uint8_t *f, size_t len, const struct ref_config *
         ref_final(r, SP_NO_KEY);
         return;
     }
+    uint8_t keys_flags = own ? own->keys_flags : c->default_keys_flags;
+    if (keys_flags & 0x01) /* SP_KEYS_SECOND */
+        r->second = own ? own->second : c->default_second;
 
     const uint8_t *h = f + r->header;
     if (len < r->header + 16) {
@@ -396,7 +404,9 @@ static void ref_classify(const uint8_t *f, size_t len, const struct ref_config *
     uint64_t carried = 0;
     for (int i = 0; i < 8; i++)
         carried = (carried << 8) | h[8 + i];
-    r->authentic = carried == ref_siphash(r->key, r->message, r->message_length);
+    bool by_first = carried == ref_siphash(r->key, r->message, r->message_length);
+    r->by_second = !by_first && r->second && carried == ref_siphash(r->second, r->message, r->message_length);
+    r->authentic = by_first || r->by_second;
     if (!r->authentic) {
         ref_final(r, SP_BAD_AUTH);
         return;
@@ -426,14 +436,15 @@ static void ref_classify(const uint8_t *f, size_t len, const struct ref_config *
         r->allowed = REF_BIT(SP_FORWARDED) | REF_BIT(SP_NO_SOCKET);
 }
 
-/* Writes the authenticator a proxy holding the key would write, when the frame gets that far. */
-static bool ref_sign(uint8_t *f, size_t len, const struct ref_config *c)
+/* Writes the authenticator a proxy holding the key would write, when the frame gets that far: with the second key
+ * when asked and there is one (a proxy on the other side of a key rotation). */
+static bool ref_sign(uint8_t *f, size_t len, const struct ref_config *c, bool second)
 {
     struct ref_result r;
     ref_classify(f, len, c, 0, &r);
     if (!r.signable)
         return false;
-    uint64_t tag = ref_siphash(r.key, r.message, r.message_length);
+    uint64_t tag = ref_siphash(second && r.second ? r.second : r.key, r.message, r.message_length);
     for (int i = 0; i < 8; i++)
         f[r.header + 8 + i] = (uint8_t)(tag >> (56 - 8 * i));
     return true;

@@ -10,8 +10,11 @@
  *   runner fuzz OBJ FILE [--frames N] [--seed S] config lines and seed frames, mutated N times
  *
  * FILE lines (fields separated by one space):
- *   config default-key HEX32 | key ADDR HEX32 | proxy ADDR | vip ADDR | port N | period-ms N | grace-ms N |
- *          skew-ms N | strict 0|1 | enabled 0|1       (applied to the maps before the next case)
+ *   config default-key KEYS | key ADDR KEYS | proxy ADDR | vip ADDR | port N | period-ms N | grace-ms N |
+ *          skew-ms N | strict 0|1 | enabled 0|1       (applied to the maps before the next case; a key line
+ *                                                      replaces the address's earlier one)
+ *          KEYS: FIRST-HEX32 [SECOND-HEX32 [FLAGS]]   struct sp_keys (config.h); FLAGS defaults to
+ *                                                      SP_KEYS_SECOND when SECOND is given, else 0
  *          | mark N                                   (golden: skb->mark of the next cases' skbs)
  *          | ifindex N                                (skb->ingress_ifindex of the runs: the hand-over's FIB lookup)
  *          | neighbour ADDR DMAC SMAC                 (the reference: a previous owner the namespace reaches, with
@@ -197,11 +200,19 @@ static void key_words(const uint8_t key[16], struct sp_key *out)
     out->k1 = ref_le64(key + 8);
 }
 
+static void keys_value(const uint8_t first[16], const uint8_t second[16], uint8_t flags, struct sp_keys *out)
+{
+    memset(out, 0, sizeof(*out));
+    key_words(first, &out->first);
+    key_words(second, &out->second);
+    out->flags = flags;
+}
+
 static void apply_config(const struct program *p, const struct ref_config *c)
 {
     struct sp_config config = {0};
     if (c->has_default_key)
-        key_words(c->default_key, &config.key);
+        keys_value(c->default_key, c->default_second, c->default_keys_flags, &config.keys);
     config.tai_offset_ns = tai_offset_ns();
     config.salt_period_ms = c->period_ms;
     config.grace_ms = c->grace_ms;
@@ -215,9 +226,9 @@ static void apply_config(const struct program *p, const struct ref_config *c)
     for (int i = 0; i < c->vip_count; i++)
         bpf_map_update_elem(c->vips[i].family == 4 ? p->vips4 : p->vips6, c->vips[i].bytes, &one, 0);
     for (int i = 0; i < c->key_count; i++) {
-        struct sp_key key;
-        key_words(c->keys[i].key, &key);
-        bpf_map_update_elem(c->keys[i].family == 4 ? p->keys4 : p->keys6, c->keys[i].bytes, &key, 0);
+        struct sp_keys keys;
+        keys_value(c->keys[i].key, c->keys[i].second, c->keys[i].keys_flags, &keys);
+        bpf_map_update_elem(c->keys[i].family == 4 ? p->keys4 : p->keys6, c->keys[i].bytes, &keys, 0);
     }
     __u32 zero = 0;
     if (bpf_map_update_elem(p->config, &zero, &config, 0)) {
@@ -291,20 +302,44 @@ static bool run_once(const struct program *p, const uint8_t *frame, size_t lengt
 
 /* ---- the input file ---- */
 
+/* KEYS (FIRST [SECOND [FLAGS]]) from the line's remaining tokens, after FIRST (given). */
+static bool keys_tokens(const char *first_hex, uint8_t first[16], uint8_t second[16], uint8_t *flags)
+{
+    char *second_hex = strtok(NULL, " "), *flags_text = strtok(NULL, " ");
+    memset(second, 0, 16);
+    *flags = 0;
+    if (from_hex(first_hex, first, 16) != 16)
+        return false;
+    if (!second_hex)
+        return true;
+    if (from_hex(second_hex, second, 16) != 16)
+        return false;
+    *flags = flags_text ? (uint8_t)strtoul(flags_text, NULL, 10) : SP_KEYS_SECOND;
+    return true;
+}
+
 static bool config_line(struct ref_config *c, char *rest)
 {
-    char *key = strtok(rest, " "), *a = strtok(NULL, " "), *b = strtok(NULL, " ");
+    char *key = strtok(rest, " "), *a = strtok(NULL, " ");
     if (!key || !a)
         return false;
     struct ref_address address;
     if (!strcmp(key, "default-key")) {
-        c->has_default_key = from_hex(a, c->default_key, 16) == 16;
+        c->has_default_key = keys_tokens(a, c->default_key, c->default_second, &c->default_keys_flags);
         return c->has_default_key;
     }
-    if (!strcmp(key, "key") && b && parse_address(a, &address) && c->key_count < REF_MAX_ENTRIES) {
-        if (from_hex(b, address.key, 16) != 16)
+    char *b = strtok(NULL, " ");
+    if (!strcmp(key, "key") && b && parse_address(a, &address)) {
+        if (!keys_tokens(b, address.key, address.second, &address.keys_flags))
             return false;
-        c->keys[c->key_count++] = address;
+        struct ref_address *same = (struct ref_address *)ref_find(c->keys, c->key_count, address.family,
+                                                                  address.bytes);
+        if (same)
+            *same = address;
+        else if (c->key_count < REF_MAX_ENTRIES)
+            c->keys[c->key_count++] = address;
+        else
+            return false;
         return true;
     }
     if (!strcmp(key, "proxy") && parse_address(a, &address) && c->proxy_count < REF_MAX_ENTRIES) {
@@ -737,7 +772,7 @@ static void refresh_epoch(struct frame *f, const struct ref_config *c, uint64_t 
     uint16_t flags = ref_be16(f->bytes + l.header + 2);
     flags = (uint16_t)((flags & ~0x0ff0) | (((now_ms / c->period_ms) & 0xff) << 4));
     set_be16(f->bytes + l.header + 2, flags);
-    ref_sign(f->bytes, f->length, c);
+    ref_sign(f->bytes, f->length, c, below(2));
 }
 
 static void fix_ipv4_checksum_of(uint8_t *header)
@@ -874,7 +909,7 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
 
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    long ran = 0, bad = 0, counted[SP_COUNTERS] = {0}, signed_frames = 0;
+    long ran = 0, bad = 0, counted[SP_COUNTERS] = {0}, signed_frames = 0, by_second = 0;
     static struct frame f, want;
     static struct run r;
     char first_failure[512] = "";
@@ -906,8 +941,9 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
         if (f.length < least)
             f.length = least;
         /* Half the frames signed again, as a proxy with the key would: the mutation then reaches what lies behind
-         * the authenticator (decapsulation, ECN, epochs, sockets) instead of stopping at bad-auth. */
-        if (below(2) && ref_sign(f.bytes, f.length, &c))
+         * the authenticator (decapsulation, ECN, epochs, sockets) instead of stopping at bad-auth. Where the
+         * address has two keys (a rotation), with either, half the time each. */
+        if (below(2) && ref_sign(f.bytes, f.length, &c, below(2)))
             signed_frames++;
         struct ref_result before_run, after_run;
         ref_classify(f.bytes, f.length, &c, realtime_ms(), &before_run);
@@ -979,6 +1015,8 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
         }
         if (r.counter >= 0)
             counted[r.counter]++;
+        if (r.counter > SP_BAD_AUTH && after_run.by_second)
+            by_second++;
         if (why[0]) {
             bad++;
             if (!first_failure[0]) {
@@ -991,8 +1029,9 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
     }
     clock_gettime(CLOCK_MONOTONIC, &end);
     double seconds = (end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9;
-    printf("        fuzz: %ld frames in %.1f s (%.0f/s), seed %llu, %d seed frames, %ld re-signed\n", ran, seconds,
-           ran / seconds, (unsigned long long)seed, seed_count, signed_frames);
+    printf("        fuzz: %ld frames in %.1f s (%.0f/s), seed %llu, %d seed frames, %ld re-signed, %ld past the "
+           "authenticator under a second key\n", ran, seconds, ran / seconds, (unsigned long long)seed, seed_count,
+           signed_frames, by_second);
     printf("        fuzz: where they ended:");
     for (int i = 0; i < SP_COUNTERS; i++)
         printf("%s %s %ld", i ? "," : "", counter_names[i], counted[i]);
@@ -1014,6 +1053,9 @@ static int fuzz(const char *object, const char *path, long frames, uint64_t seed
     }
     if (frames >= 100000)
         check(missing == 0, "fuzz: every reachable counter reached", "never reached: %s", list);
+    if (frames >= 100000)
+        check(by_second > 1000, "fuzz: frames authenticated by a rotation's second key went on past the authenticator",
+              "%ld did", by_second);
     check(counted[SP_HANDSHAKE_ASSIGNED] == 0, "fuzz: no socket assigned under BPF_PROG_TEST_RUN (not tc ingress)",
           "%ld assigned", counted[SP_HANDSHAKE_ASSIGNED]);
     bpf_object__close(p.object);
