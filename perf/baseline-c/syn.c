@@ -240,7 +240,7 @@ void syn_burst_scalar(const struct engine *e, struct rte_mbuf **pkts, uint16_t n
 void syn_burst_lanes(const struct engine *e, struct rte_mbuf **pkts, uint16_t n, struct stats *st)
 {
 	struct verdicts v = {.ntx = 0, .ndrop = 0};
-	/* Static: the batch is 1.5 KB that every burst rewrites, so it stays in cache without costing stack setup. */
+	/* Static: the batch is about 2 KB that every burst rewrites, so it stays in cache without costing stack setup. */
 	static struct sip_batch batch;
 	uint8_t *tcp_at[BURST];
 	uint64_t sum[BURST];
