@@ -6,7 +6,7 @@ from memory with infinite_rx, transmitting to net_null), in the same run:
     with the burst's cookies in SIMD lanes (as the Java engine hashes them), on ack-valid-v4 the handshake ACK's
     cookie check and encapsulation to its Maglev backend, in lanes;
   - synproxy `run` on one worker core, with its report: Mpps, burst service time percentiles, GC and allocation.
-Prints a table and writes perf/results/latest.json. Run through perf/linerate.sh (it sets up hugepages and builds).
+Prints a table and writes perf/results/latest.json (or --out). Run through perf/linerate.sh (it sets up hugepages and builds).
 """
 import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
 
@@ -107,8 +107,9 @@ def baseline(capture, seconds, mode="scalar", work=None):
     return None
 
 
-def synproxy(config, seconds, warmup):
-    out = subprocess.run([SYNPROXY, "run", "-c", config, "--duration", str(seconds + warmup), "--warmup",
+def synproxy(config, seconds, warmup, tree=ROOT):
+    launcher = os.path.join(tree, "scripts", "synproxy")
+    out = subprocess.run([launcher, "run", "-c", config, "--duration", str(seconds + warmup), "--warmup",
                           str(warmup)], capture_output=True, text=True, env=env()).stdout
     report = {}
     for line in out.splitlines():
@@ -130,6 +131,12 @@ def main():
     parser.add_argument("--host-path", choices=["off", "on", "both"], default="off",
                         help="run synproxy with a host interface (the exception path); both: without and with, "
                              "alternating in each repeat, for the same-run ratio")
+    parser.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"),
+                        help="where the JSON goes (default perf/results/latest.json, the README's table)")
+    parser.add_argument("--compare", metavar="TREE",
+                        help="another built checkout (git worktree at an older commit, built with mvn package): its "
+                             "synproxy runs in every repeat beside this one, in alternating order, for a before/after "
+                             "ratio from one run")
     args = parser.parse_args()
     hz = tsc_hz()
     work = tempfile.mkdtemp(prefix="synproxy-linerate.")
@@ -154,7 +161,13 @@ def main():
                                   ("c_ack", "ack", "ack-valid-v4")):
                 c_runs[key] = baseline(capture, args.seconds, mode, work) if scenario == on else None
             c = (c_runs["c_baseline"] or {}).get("mpps")
+            other = None
+            if args.compare and r % 2 == 1:
+                # Alternate which goes first, so a slow drift of the machine does not favour one side.
+                other = synproxy(config, args.seconds, args.warmup, args.compare)
             ours = synproxy(config, args.seconds, args.warmup)
+            if args.compare and r % 2 == 0:
+                other = synproxy(config, args.seconds, args.warmup, args.compare)
             run = {"testpmd_macswap_mpps": ceiling, "c_baseline_mpps": c, "synproxy": ours}
             for key in ("c_simd", "c_ack"):
                 line = c_runs[key] or {}
@@ -163,15 +176,18 @@ def main():
                 run[key + "_dropped"] = line.get("dropped")
             # ~0 or the ack line measured other work than synproxy's (whose ACKs all validate).
             run["c_ack_not_validated"] = (c_runs["c_ack"] or {}).get("ack_not_validated")
+            if args.compare:
+                run["synproxy_compare"] = other
             if host_config:
                 run["synproxy_host_path"] = synproxy(host_config, args.seconds, args.warmup)
             runs.append(run)
-            print("  %s run %d: testpmd %.2f, C %s, C simd %s, C ack %s, synproxy %s Mpps%s" % (
+            print("  %s run %d: testpmd %.2f, C %s, C simd %s, C ack %s, synproxy %s Mpps%s%s" % (
                 scenario, r + 1, ceiling or 0, "%.2f" % c if c else "-",
                 "%.2f (%s)" % (run["c_simd_mpps"], run["c_simd_isa"]) if run["c_simd_mpps"] else "-",
                 "%.2f (%s, %d failed cookies)" % (run["c_ack_mpps"], run["c_ack_isa"], run["c_ack_not_validated"])
                 if run["c_ack_mpps"] else "-", ours.get("mpps"),
-                ", with the host path %s" % run["synproxy_host_path"].get("mpps") if host_config else ""),
+                ", with the host path %s" % run["synproxy_host_path"].get("mpps") if host_config else "",
+                ", compared tree %s" % other.get("mpps") if args.compare else ""),
                 file=sys.stderr)
         results.append({"scenario": scenario, "runs": runs})
 
@@ -207,6 +223,11 @@ def main():
             row["synproxy_host_path_mpps"] = mmm([r["synproxy_host_path"].get("mpps") for r in runs])
             row["ratio_host_path"] = mmm([r["synproxy_host_path"]["mpps"] / r["synproxy"]["mpps"] for r in runs
                                           if r["synproxy"].get("mpps") and r["synproxy_host_path"].get("mpps")])
+        if args.compare:
+            row["compare_tree"] = args.compare
+            row["compare_mpps"] = mmm([r["synproxy_compare"].get("mpps") for r in runs])
+            row["ratio_to_compare"] = mmm([r["synproxy"]["mpps"] / r["synproxy_compare"]["mpps"] for r in runs
+                                           if r["synproxy"].get("mpps") and r["synproxy_compare"].get("mpps")])
         rows.append(row)
     fmt = lambda t: "-" if not t else "%.2f / %.2f / %.2f" % t
     med = lambda t: "%.2f" % t[1] if t else "-"
@@ -228,10 +249,14 @@ def main():
         if row.get("ratio_host_path"):
             print("%s: with the host path %s Mpps (min/med/max), %s of without it, per repeat (min/med/max)" % (
                 row["scenario"], fmt(row["synproxy_host_path_mpps"]), fmt(row["ratio_host_path"])))
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "latest.json"), "w") as f:
+    for row in rows:
+        if row.get("ratio_to_compare"):
+            print("%s: compared tree %s Mpps (min/med/max); this tree / compared, per repeat: %s" % (
+                row["scenario"], fmt(row["compare_mpps"]), fmt(row["ratio_to_compare"])))
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
         json.dump({"tsc_hz": hz, "seconds": args.seconds, "warmup": args.warmup, "repeat": args.repeat,
-                   "workers": args.workers, "rows": rows}, f, indent=2)
+                   "workers": args.workers, "compare": args.compare, "rows": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

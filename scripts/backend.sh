@@ -8,6 +8,8 @@
 #                         [--strict] [--vip ADDR ...] [--netns NS] [--name NAME]
 #   backend.sh rekey DEV  (--key FILE --address ADDR [--address ADDR ...] | --backend-key FILE)
 #                         [--netns NS] [--name NAME]
+#   backend.sh reload DEV (attach's options)     systemctl reload: rekey when only the keys can have changed,
+#                                                 else attach again
 #   backend.sh status DEV [--netns NS] [--name NAME]
 #   backend.sh detach DEV [--netns NS] [--name NAME]
 #
@@ -79,7 +81,7 @@ handshake-over-timewait timewait-refused
 timewait-retry-failed handshake-no-listener handshake-refused forwarded no-socket handed-over handover-refused
 handover-failed"
 
-[ $# -ge 2 ] || die "usage: backend.sh attach|rekey|status|detach DEV [options] (see the top of this file)"
+[ $# -ge 2 ] || die "usage: backend.sh attach|rekey|reload|status|detach DEV [options] (see the top of this file)"
 action=$1 dev=$2; shift 2
 key="" backend_key="" port=6080 period=60 grace="" skew=500 strict=0 netns="" name=""
 addresses=() proxies=() vips=() attach_only=()
@@ -348,6 +350,30 @@ PY
 
 mount | grep -q ' /sys/fs/bpf type bpf' || mount -t bpf bpf /sys/fs/bpf
 
+# What attach was given besides the keys, kept under /run (bpffs holds no plain files): reload compares it with its
+# own options to know whether changing the keys in place is all it has to do.
+record=${SYNPROXY_BACKEND_RUN:-/run/synproxy}/backend-$name.attach
+attach_record() {
+  printf '%s\n' "keys=${backend_key:+backend-key}${key:+key}" "address=${addresses[*]-}" "proxy=${proxies[*]-}" \
+    "vip=${vips[*]-}" "port=$port" "salt-period=$period" "grace=${grace:-$period}" "max-skew-ms=$skew" "strict=$strict"
+}
+# reload (systemctl reload synproxy-backend@DEV): attach's options, read again. When only the keys can have changed
+# (the step of a key rotation), the live program keeps running with its counters and only its keys are rewritten,
+# as rekey does; when any other option changed, or nothing was attached, the program is attached again.
+if [ "$action" = reload ]; then
+  if [ -d "$pin" ] && [ -f "$record" ] && [ "$(attach_record)" = "$(cat "$record")" ]; then
+    echo "reload: the options other than the keys are those attached with: changing the keys in place"
+    action=rekey attach_only=()
+  else
+    if [ -d "$pin" ] && [ -f "$record" ]; then
+      echo "reload: options other than the keys changed: attaching again"
+    else
+      echo "reload: nothing attached under $pin by this tool: attaching"
+    fi
+    action=attach
+  fi
+fi
+
 case $action in
 attach)
   check_key_options
@@ -379,6 +405,8 @@ attach)
   unset updates
   in_ns tc qdisc add dev "$dev" clsact 2>/dev/null || true
   in_ns tc filter replace dev "$dev" ingress pref 1 handle 1 bpf object-pinned "$pin/prog" da
+  mkdir -p "$(dirname "$record")"
+  attach_record > "$record"
   echo "attached to $dev${netns:+ in $netns}, pinned at $pin"
   for v in ipv4 ipv6; do
     if [ "$(in_ns sysctl -n "net.$v.conf.$dev.forwarding" 2>/dev/null)" = 0 ]; then
@@ -409,7 +437,8 @@ detach)
   in_ns tc filter del dev "$dev" ingress pref 1 handle 1 bpf 2>/dev/null || true
   in_ns tc qdisc del dev "$dev" clsact 2>/dev/null || true
   rm -rf "$pin"
+  rm -f "$record"
   echo "detached from $dev${netns:+ in $netns}"
   ;;
-*) die "unknown action '$action'; allowed: attach, rekey, status, detach" ;;
+*) die "unknown action '$action'; allowed: attach, rekey, reload, status, detach" ;;
 esac

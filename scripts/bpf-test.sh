@@ -399,6 +399,25 @@ ingress_run --key "$next_key" --port 8086 --sport 45300 --refused "$work/auth.ke
   --label "rotation over: the proxy on the new key; the old key refused"
 check "backend.sh status: under the new key handshake-assigned, forwarded, icmp-passed +3 each; the old key bad-auth +1" \
   bash -c "[ \"\$1\" = '$(plus "$before" 3 3 3 1)' ]" _ "$(counts)"
+# reload (what systemctl reload synproxy-backend@IF runs): attach's options, read again.
+reload_t0() { PATH=$work/bin:$PATH backend reload t0 --netns "$ns" --name "$name" "$@"; }
+t0_options=(--address 10.20.0.2 --address 2001:db8:200::11 --proxy 203.0.113.1 --proxy 2001:db8:113::1)
+id_before=$(prog_id "$pin") before=$(counts)
+check "backend.sh reload, attach's options with another key file: the keys changed in place (no attach)" \
+  bash -c "reload_out=\$(PATH=$work/bin:\$PATH bash '$here/scripts/backend.sh' reload t0 --netns '$ns' --name '$name' \
+    --key '$rotation_key' ${t0_options[*]}) && grep -q 'changing the keys in place' <<< \"\$reload_out\" \
+    && ! grep -q '^attached to' <<< \"\$reload_out\""
+check "backend.sh reload: sp_keys_v4 holds the rotation file's two keys, the same program (id $id_before), counters kept" \
+  bash -c "[ \"\$1|\$2 \$3\" = '0a140002 $(keys_hex "$kb4" "$kb4n")|$id_before $before' ]" _ "$(map sp_keys_v4)" \
+  "$(prog_id "$pin")" "$(counts)"
+check "backend.sh reload with another --port: attached again (a new program), port 6081 in sp_config" \
+  bash -c "reload_t0() { PATH=$work/bin:\$PATH bash '$here/scripts/backend.sh' reload t0 --netns '$ns' --name '$name' \"\$@\"; }
+    reload_t0 --key '$rotation_key' ${t0_options[*]} --port 6081 | grep -q 'options other than the keys changed' \
+    && [ \"\$(bpftool -j prog show pinned '$pin/prog' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"id\"])')\" != '$id_before' ]"
+check "backend.sh reload: the new program's sp_config has port 6081 (flags 0: two --proxy, no --strict)" \
+  config_is 00000000000000000000000000000000 - 0 6081 60000 60000 500
+check "backend.sh reload: the new program's sp_keys_v4 holds the rotation file's two keys" \
+  bash -c "[ \"\$1\" = '0a140002 $(keys_hex "$kb4" "$kb4n")' ]" _ "$(map sp_keys_v4)"
 check "backend.sh rekey: no key in bpftool's command lines" no_key_in "$work/bpftool-argv.log"
 check "backend.sh rekey: no key in bpftool's environment" no_key_in "$work/bpftool-env.log"
 
