@@ -2,7 +2,9 @@
 """The line-rate harness: per scenario, on the same core and the same virtual devices (net_pcap replaying a capture
 from memory with infinite_rx, transmitting to net_null), in the same run:
   - dpdk-testpmd in macswap mode: the DPDK I/O ceiling of this machine;
-  - perf/baseline-c: the same SYN -> SYN-ACK cookie work in C (SYN scenarios only);
+  - perf/baseline-c: the same work in C: on syn-v4 the SYN -> SYN-ACK cookie work scalar (one cookie at a time) and
+    with the burst's cookies in SIMD lanes (as the Java engine hashes them), on ack-valid-v4 the handshake ACK's
+    cookie check and encapsulation to its Maglev backend, in lanes;
   - synproxy `run` on one worker core, with its report: Mpps, burst service time percentiles, GC and allocation.
 Prints a table and writes perf/results/latest.json (or --out). Run through perf/linerate.sh (it sets up hugepages and builds).
 """
@@ -77,16 +79,31 @@ def testpmd(capture, seconds):
     return statistics.median(rates) / 1e6 if rates else None
 
 
-def baseline(capture, seconds):
+def baseline(capture, seconds, mode="scalar", work=None):
+    """One C line (perf/baseline-c --mode scalar|simd|ack): its JSON line as a dict (mpps, isa, ack_not_validated,
+    ...), or None. With work, it takes the key files the captures were generated with (and write_config's salt period,
+    backend, encapsulation source and next hop): the ack line validates the capture's cookies with them, and the SYN
+    lines then issue the same cookies as synproxy."""
     if not os.path.exists(BASELINE):
         return None
     cmd = [BASELINE, "-l", "1"] + EAL + ["--vdev", "net_pcap0,rx_pcap=%s,infinite_rx=1" % capture,
                                          "--vdev", "net_null0,no-rx=1", "--", "--seconds", str(seconds),
-                                         "--warmup", "1"]
-    out = subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()
-    for line in reversed(out):
+                                         "--warmup", "1", "--mode", mode]
+    if work:
+        cmd += ["--secret-file", os.path.join(work, "secret.key"), "--salt-period", "86400"]
+        if mode == "ack":
+            cmd += ["--auth-key-file", os.path.join(work, "backend.key"), "--backend", "203.0.113.11",
+                    "--encap-source", "203.0.113.1", "--next-hop-mac", "02:00:00:00:00:fe"]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    for line in reversed(result.stdout.strip().splitlines()):
         if line.startswith("{"):
-            return json.loads(line)["mpps"]
+            line = json.loads(line)
+            if line.get("dropped"):
+                # Frames the line refused (for the ack line: cookies that failed) mean it measured other work.
+                sys.stderr.write("C %s line dropped %d frames (%d failed cookie checks):\n%s" % (
+                    mode, line["dropped"], line.get("ack_not_validated", 0), result.stderr))
+            return line
+    sys.stderr.write(result.stderr)
     return None
 
 
@@ -137,8 +154,13 @@ def main():
         runs = []
         for r in range(args.repeat):
             ceiling = testpmd(capture, args.seconds)
-            # The C baseline answers IPv4 SYNs only (it drops anything else): compare it on syn-v4 alone.
-            c = baseline(capture, args.seconds) if scenario == "syn-v4" else None
+            # The C lines do one kind of work each (they drop anything else): the scalar SYN line and the SYN line
+            # with the burst's cookies in SIMD lanes on syn-v4, the handshake-ACK encapsulation line on ack-valid-v4.
+            c_runs = {}
+            for key, mode, on in (("c_baseline", "scalar", "syn-v4"), ("c_simd", "simd", "syn-v4"),
+                                  ("c_ack", "ack", "ack-valid-v4")):
+                c_runs[key] = baseline(capture, args.seconds, mode, work) if scenario == on else None
+            c = (c_runs["c_baseline"] or {}).get("mpps")
             other = None
             if args.compare and r % 2 == 1:
                 # Alternate which goes first, so a slow drift of the machine does not favour one side.
@@ -147,13 +169,23 @@ def main():
             if args.compare and r % 2 == 0:
                 other = synproxy(config, args.seconds, args.warmup, args.compare)
             run = {"testpmd_macswap_mpps": ceiling, "c_baseline_mpps": c, "synproxy": ours}
+            for key in ("c_simd", "c_ack"):
+                line = c_runs[key] or {}
+                run[key + "_mpps"] = line.get("mpps")
+                run[key + "_isa"] = line.get("isa")
+                run[key + "_dropped"] = line.get("dropped")
+            # ~0 or the ack line measured other work than synproxy's (whose ACKs all validate).
+            run["c_ack_not_validated"] = (c_runs["c_ack"] or {}).get("ack_not_validated")
             if args.compare:
                 run["synproxy_compare"] = other
             if host_config:
                 run["synproxy_host_path"] = synproxy(host_config, args.seconds, args.warmup)
             runs.append(run)
-            print("  %s run %d: testpmd %.2f, C %s, synproxy %s Mpps%s%s" % (
-                scenario, r + 1, ceiling or 0, "%.2f" % c if c else "-", ours.get("mpps"),
+            print("  %s run %d: testpmd %.2f, C %s, C simd %s, C ack %s, synproxy %s Mpps%s%s" % (
+                scenario, r + 1, ceiling or 0, "%.2f" % c if c else "-",
+                "%.2f (%s)" % (run["c_simd_mpps"], run["c_simd_isa"]) if run["c_simd_mpps"] else "-",
+                "%.2f (%s, %d failed cookies)" % (run["c_ack_mpps"], run["c_ack_isa"], run["c_ack_not_validated"])
+                if run["c_ack_mpps"] else "-", ours.get("mpps"),
                 ", with the host path %s" % run["synproxy_host_path"].get("mpps") if host_config else "",
                 ", compared tree %s" % other.get("mpps") if args.compare else ""),
                 file=sys.stderr)
@@ -173,10 +205,17 @@ def main():
                         if r["synproxy"].get("mpps") and r["testpmd_macswap_mpps"]])
         ratio_c = mmm([r["synproxy"]["mpps"] / r["c_baseline_mpps"] for r in runs
                        if r["synproxy"].get("mpps") and r["c_baseline_mpps"]])
+        c_lines = {}
+        for key in ("c_simd", "c_ack"):
+            c_lines[key + "_mpps"] = mmm([r.get(key + "_mpps") for r in runs])
+            c_lines["ratio_to_" + key] = mmm([r["synproxy"]["mpps"] / r[key + "_mpps"] for r in runs
+                                              if r["synproxy"].get("mpps") and r.get(key + "_mpps")])
         last = runs[-1]["synproxy"]
         row = {"scenario": res["scenario"], "workers": args.workers, "synproxy_mpps": ours,
                "cycles_per_packet": hz / (ours[1] * 1e6) if ours else None, "testpmd_macswap_mpps": ceiling,
                "c_baseline_mpps": c, "ratio_to_macswap": ratio_tp, "ratio_to_c": ratio_c,
+               "c_simd_mpps": c_lines["c_simd_mpps"], "ratio_to_c_simd": c_lines["ratio_to_c_simd"],
+               "c_ack_mpps": c_lines["c_ack_mpps"], "ratio_to_c_ack": c_lines["ratio_to_c_ack"],
                "burst_ns": {k: last.get(k) for k in ("p50", "p99", "p99.9", "max")},
                "gc_collections": last.get("gc_collections"), "worker_allocated_bytes": last.get("worker_allocated_bytes"),
                "host_path": args.host_path, "runs": runs}
@@ -191,17 +230,19 @@ def main():
                                            if r["synproxy"].get("mpps") and r["synproxy_compare"].get("mpps")])
         rows.append(row)
     fmt = lambda t: "-" if not t else "%.2f / %.2f / %.2f" % t
+    med = lambda t: "%.2f" % t[1] if t else "-"
     print("| scenario | synproxy Mpps (min/med/max) | cycles/pkt (TSC) | testpmd macswap Mpps | C baseline Mpps "
-          "| vs macswap (med) | vs C (med) | burst p50/p99/p99.9/max ns | GC | worker alloc B |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| C simd Mpps | C ack Mpps | vs macswap (med) | vs C (med) | vs C simd (med) | vs C ack (med) "
+          "| burst p50/p99/p99.9/max ns | GC | worker alloc B |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         b = row["burst_ns"]
-        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             row["scenario"], fmt(row["synproxy_mpps"]),
             "%.0f" % row["cycles_per_packet"] if row["cycles_per_packet"] else "-",
-            fmt(row["testpmd_macswap_mpps"]), fmt(row["c_baseline_mpps"]),
-            "%.2f" % row["ratio_to_macswap"][1] if row["ratio_to_macswap"] else "-",
-            "%.2f" % row["ratio_to_c"][1] if row["ratio_to_c"] else "-",
+            fmt(row["testpmd_macswap_mpps"]), fmt(row["c_baseline_mpps"]), fmt(row["c_simd_mpps"]),
+            fmt(row["c_ack_mpps"]), med(row["ratio_to_macswap"]), med(row["ratio_to_c"]),
+            med(row["ratio_to_c_simd"]), med(row["ratio_to_c_ack"]),
             "/".join("%d" % (b[k] or 0) for k in ("p50", "p99", "p99.9", "max")),
             "%d" % (row["gc_collections"] or 0), "%d" % (row["worker_allocated_bytes"] or 0)))
     for row in rows:
