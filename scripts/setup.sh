@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a fresh Debian 12 machine (run as root); idempotent and quiet.
 set -euo pipefail
-packages=(maven make gcc pkg-config dpdk dpdk-dev libdpdk-dev clang llvm libbpf-dev bpftool python3-scapy tshark tcpdump iproute2 ethtool curl bird2 iputils-ping prometheus)
+packages=(maven make gcc pkg-config dpdk dpdk-dev libdpdk-dev clang llvm libbpf-dev libssl-dev bpftool python3-scapy tshark tcpdump iproute2 ethtool curl bird2 iputils-ping prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

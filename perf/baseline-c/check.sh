@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the C baseline and checks its three lines on captures the Java generator makes, one line per check, ending
-# with "c-lines: P passed, F failed"; exits 1 if any failed. Not wired into CI. About half a minute when the machine is
-# free: every build and DPDK run holds /tmp/heavy.lock, as benchmarks on a shared machine must, so it waits for them.
+# with "c-lines: P passed, F failed"; exits 1 if any failed. Part of the test command (scripts/test.sh). About half a
+# minute when the machine is free: every build and DPDK run holds /tmp/heavy.lock, as benchmarks on a shared machine must, so it waits for them.
 #
 #   perf/baseline-c/check.sh
 #
