@@ -203,8 +203,7 @@ public final class DataPlane implements AutoCloseable {
         }
         health.start();
         if (dp.metrics() != null) {
-            metrics = new io.synproxy.metrics.MetricsServer(new io.synproxy.metrics.CounterCollector(stats.reader(),
-                dp, io.synproxy.cli.Version.VERSION, io.synproxy.cli.Version.DPDK, clockMillis));
+            metrics = newMetricsServer(dp);
             try {
                 metrics.listen(dp.metrics());
             } catch (final java.io.IOException e) {
@@ -397,9 +396,7 @@ public final class DataPlane implements AutoCloseable {
         if (metrics != null || fresh.dataplane().metrics() != null) {
             try {
                 if (metrics == null) {
-                    metrics = new io.synproxy.metrics.MetricsServer(new io.synproxy.metrics.CounterCollector(
-                        stats.reader(), fresh.dataplane(), io.synproxy.cli.Version.VERSION,
-                        io.synproxy.cli.Version.DPDK, clockMillis));
+                    metrics = newMetricsServer(fresh.dataplane());
                 }
                 metrics.listen(fresh.dataplane().metrics());
             } catch (final java.io.IOException e) {
@@ -506,5 +503,11 @@ public final class DataPlane implements AutoCloseable {
         CloseHelper.close(stats);
         arena.close();
         CpuAffinity.restore(allCores);
+    }
+
+    /** The metrics endpoint over this node's counters file, not yet listening: at start, or on a reload that adds it. */
+    private io.synproxy.metrics.MetricsServer newMetricsServer(final Dataplane dp) {
+        return new io.synproxy.metrics.MetricsServer(new io.synproxy.metrics.CounterCollector(stats.reader(), dp,
+            io.synproxy.cli.Version.VERSION, io.synproxy.cli.Version.DPDK, clockMillis));
     }
 }
