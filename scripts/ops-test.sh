@@ -299,7 +299,7 @@ backend_usage() {
     out=$(cd / && "$tool" 2>&1)
     [ $? = 2 ] || say "$tool: exit status not 2"
     echo "$out"
-    grep -q 'usage: backend.sh attach|rekey|status|detach DEV' <<< "$out" || say "$tool: no usage"
+    grep -q 'usage: backend.sh attach|rekey|reload|status|detach DEV' <<< "$out" || say "$tool: no usage"
   done
 }
 check "the backend tool prints its usage (synproxy-backend, /usr/lib/synproxy/backend.sh)" backend_usage
