@@ -129,13 +129,16 @@ public final class DataPlane implements AutoCloseable {
                 pools.add(created);
                 return created;
             });
-            Dpdk.startPort(id, port.rxQueues(), txQueues.getOrDefault(port.name(), 0), dp.descriptors(), pool);
+            // No TX checksum offload yet: the engine computes every checksum it writes.
+            Dpdk.startPort(id, port.rxQueues(), txQueues.getOrDefault(port.name(), 0), dp.descriptors(), pool,
+                false);
             Shim.portPromiscuous(id, true);
             if (port.hasHost()) {
                 // The kernel interface carries the port's MAC: the kernel's ARP and ND answers name the port.
                 final int tap = Dpdk.probe("net_tap_sp" + hostPorts.size() + ",iface=" + port.hostInterface()
                     + ",mac=" + io.synproxy.packet.EthernetHeader.format(Dpdk.mac(id)));
-                Dpdk.startPort(tap, 1, 1, dp.descriptors(), pool);
+                // No TX offload: the kernel's frames carry their own checksums, and ours to it are the port's.
+                Dpdk.startPort(tap, 1, 1, dp.descriptors(), pool, false);
                 hostPorts.put(port.name(), tap);
             }
         }
