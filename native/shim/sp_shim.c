@@ -22,6 +22,7 @@
 #include <rte_version.h>
 
 _Static_assert(sizeof(sp_frame) == 32, "sp_frame is 32 bytes: Java's FrameDescriptors.SIZE");
+_Static_assert(offsetof(sp_frame, tx_offload) == offsetof(sp_frame, rss_hash), "tx_offload reuses rss_hash's word");
 
 /* Bursts larger than this are processed in chunks: the mbuf pointer arrays live on the stack. */
 #define SP_CHUNK 64
@@ -42,6 +43,13 @@ long sp_layout(int item)
     case SP_LAYOUT_FRAME_REASON: return offsetof(sp_frame, reason);
     case SP_LAYOUT_FRAME_MBUF: return offsetof(sp_frame, mbuf);
     case SP_LAYOUT_STATS_COUNT: return SP_STATS_COUNT;
+    case SP_LAYOUT_FRAME_TX_OFFLOAD: return offsetof(sp_frame, tx_offload);
+    case SP_LAYOUT_TX_IP_CHECKSUM: return SP_TX_IP_CHECKSUM;
+    case SP_LAYOUT_TX_TCP_CHECKSUM: return SP_TX_TCP_CHECKSUM;
+    case SP_LAYOUT_TX_IPV6: return SP_TX_IPV6;
+    case SP_LAYOUT_TX_L2_SHIFT: return SP_TX_L2_SHIFT;
+    case SP_LAYOUT_TX_L3_SHIFT: return SP_TX_L3_SHIFT;
+    case SP_LAYOUT_TX_L4_SHIFT: return SP_TX_L4_SHIFT;
     default: return -1;
     }
 }
@@ -104,8 +112,34 @@ uint32_t sp_ring_drain(void *ring, uint32_t max)
 
 uint32_t sp_ring_count(void *ring) { return rte_ring_count(ring); }
 
+/* Per port, the TX checksum offloads its configuration enabled (SP_TX_IP_CHECKSUM | SP_TX_TCP_CHECKSUM): sp_tx_burst
+ * reads one entry per burst, so a port without them never looks at a frame's tx_offload word. Written at set-up and
+ * close, on the main thread, before the workers start and after they stop. */
+static uint8_t tx_checksum_enabled[RTE_MAX_ETHPORTS];
+
+/* The two TX checksum offloads synproxy can use, as SP_TX_* bits, from an rte_eth offload mask. */
+static int tx_checksum_bits(uint64_t offloads)
+{
+    return ((offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) ? SP_TX_IP_CHECKSUM : 0)
+        | ((offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) ? SP_TX_TCP_CHECKSUM : 0);
+}
+
+int sp_port_tx_checksum_offered(uint16_t port)
+{
+    struct rte_eth_dev_info info;
+    int rc = rte_eth_dev_info_get(port, &info);
+    return rc != 0 ? rc : tx_checksum_bits(info.tx_offload_capa);
+}
+
+int sp_port_tx_checksum(uint16_t port)
+{
+    struct rte_eth_conf conf;
+    int rc = rte_eth_dev_conf_get(port, &conf);
+    return rc != 0 ? rc : tx_checksum_bits(conf.txmode.offloads);
+}
+
 int sp_port_setup(uint16_t port, uint16_t rx_queues, uint16_t tx_queues, uint16_t rx_descriptors,
-                  uint16_t tx_descriptors, void *pool)
+                  uint16_t tx_descriptors, void *pool, int tx_checksum)
 {
     struct rte_eth_dev_info info;
     struct rte_eth_conf conf;
@@ -124,6 +158,13 @@ int sp_port_setup(uint16_t port, uint16_t rx_queues, uint16_t tx_queues, uint16_
     conf.rxmode.offloads = (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM) & info.rx_offload_capa;
     if (conf.rx_adv_conf.rss_conf.rss_hf != 0)
         conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH & info.rx_offload_capa;
+    /* Checksums the port computes on the way out spare the engine's software sums (the frames that ask say so in
+     * their tx_offload word). Port-wide, so every TX queue has them (rte_eth_tx_queue_setup with NULL takes the
+     * port's offloads). Never UDP: the encapsulation's outer UDP checksum is 0 by design. */
+    if (tx_checksum)
+        conf.txmode.offloads = (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM) & info.tx_offload_capa;
+    if (port < RTE_MAX_ETHPORTS)
+        tx_checksum_enabled[port] = 0;
     rc = rte_eth_dev_configure(port, rx_queues, tx_queues, &conf);
     if (rc != 0)
         return rc;
@@ -141,6 +182,12 @@ int sp_port_setup(uint16_t port, uint16_t rx_queues, uint16_t tx_queues, uint16_
         if (rc != 0)
             return rc;
     }
+    /* What ethdev took, not what was asked: the engine and sp_tx_burst go by the same answer. */
+    rc = sp_port_tx_checksum(port);
+    if (rc < 0)
+        return rc;
+    if (port < RTE_MAX_ETHPORTS)
+        tx_checksum_enabled[port] = (uint8_t)rc;
     return 0;
 }
 
@@ -148,7 +195,13 @@ int sp_port_start(uint16_t port) { return rte_eth_dev_start(port); }
 
 int sp_port_stop(uint16_t port) { return rte_eth_dev_stop(port); }
 
-int sp_port_close(uint16_t port) { return rte_eth_dev_close(port); }
+int sp_port_close(uint16_t port)
+{
+    /* A port id is reused by the next device probed: it must not inherit these offloads. */
+    if (port < RTE_MAX_ETHPORTS)
+        tx_checksum_enabled[port] = 0;
+    return rte_eth_dev_close(port);
+}
 
 int sp_port_promiscuous(uint16_t port, int on)
 {
@@ -217,10 +270,31 @@ uint16_t sp_rx_burst(uint16_t port, uint16_t queue, sp_frame *frames, uint16_t m
     return total;
 }
 
+/* Hands one frame's TX checksum request to its mbuf, as DPDK's checksum offload API wants it: the flags, and the header
+ * lengths the port finds the headers by. Only the bits the port enabled are taken (a flag for an offload the port
+ * did not enable is undefined behaviour in DPDK); the engine asks for no others. ol_flags keeps only whether the
+ * mbuf's buffer is its own (EXTERNAL/INDIRECT: how it is freed); the RX flags it arrived with mean nothing going
+ * out. */
+static inline void tx_request(struct rte_mbuf *m, uint32_t request, uint32_t enabled)
+{
+    uint64_t flags = 0;
+    if (request & enabled & SP_TX_IP_CHECKSUM)
+        flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    if (request & enabled & SP_TX_TCP_CHECKSUM)
+        flags |= RTE_MBUF_F_TX_TCP_CKSUM | ((request & SP_TX_IPV6) ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4);
+    m->ol_flags = (m->ol_flags & (RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT)) | flags;
+    m->l2_len = (request >> SP_TX_L2_SHIFT) & 0xff;
+    m->l3_len = (request >> SP_TX_L3_SHIFT) & 0xff;
+    m->l4_len = (request >> SP_TX_L4_SHIFT) & 0xff;
+}
+
 uint16_t sp_tx_burst(uint16_t port, uint16_t queue, sp_frame *frames, uint16_t count)
 {
     struct rte_mbuf *mbufs[SP_CHUNK];
     uint16_t sent = 0;
+    /* Once per burst: on a port without TX checksum offloads no frame's tx_offload word is even read, so its frames go
+     * out exactly as they did before the word existed. */
+    const uint32_t enabled = port < RTE_MAX_ETHPORTS ? tx_checksum_enabled[port] : 0;
     while (sent < count) {
         uint16_t chunk = count - sent < SP_CHUNK ? count - sent : SP_CHUNK;
         for (uint16_t i = 0; i < chunk; i++) {
@@ -230,6 +304,8 @@ uint16_t sp_tx_burst(uint16_t port, uint16_t queue, sp_frame *frames, uint16_t c
             m->data_off = (uint16_t)(f->address - (uintptr_t)m->buf_addr);
             m->data_len = (uint16_t)f->length;
             m->pkt_len = f->length;
+            if (enabled != 0 && f->tx_offload != 0)
+                tx_request(m, f->tx_offload, enabled);
             mbufs[i] = m;
         }
         uint16_t n = rte_eth_tx_burst(port, queue, mbufs, chunk);

@@ -77,6 +77,11 @@ final class StatCommand implements Callable<Integer> {
                 load.append(String.format("  %-40s %19.1f%%%n", label.substring(0, space) + " load", value / 10.0));
                 return;
             }
+            if (label.contains(" tx-offload-")) {
+                // A port's setting (1 in use, 0 not), not a count: shown at 0 too, and never totalled.
+                out.append(String.format("  %-40s %,20d%n", label, value));
+                return;
+            }
             totals.merge(label.substring(space + 1), value, Long::sum);
             if (value != 0) {
                 out.append(String.format("  %-40s %,20d%n", label, value));

@@ -28,14 +28,25 @@ public record Dataplane(List<String> ealArgs, int controlCore, int mbufs, int de
                         Metrics metrics) {
     public static final String BUSY_SPIN = "busy-spin";
     public static final String BACKOFF = "backoff";
+    /** {@code [[port]] tx_checksum_offload}: use the port's TX checksum offloads when it offers them, or never. */
+    public static final String OFFLOAD_AUTO = "auto";
+    public static final String OFFLOAD_OFF = "off";
 
     /**
      * A port: a label, the DPDK device (a PCI address EAL probed, or virtual device arguments to hot-plug), and
-     * optionally the kernel interface (net_tap) that carries the host's own traffic, with the host's addresses.
+     * optionally the kernel interface (net_tap) that carries the host's own traffic, with the host's addresses;
+     * {@code txChecksumOffload}: the port computes the checksums of what the engine sends when it offers to
+     * ({@code tx_checksum_offload = "auto"}, the default), or never ({@code "off"}).
      */
-    public record Port(String name, String device, int rxQueues, String hostInterface, List<IpPrefix> hostAddresses) {
+    public record Port(String name, String device, int rxQueues, String hostInterface, List<IpPrefix> hostAddresses,
+                       boolean txChecksumOffload) {
         public boolean hasHost() {
             return hostInterface != null;
+        }
+
+        /** This port with another TX checksum offload setting (what a reload compares the rest of the port by). */
+        public Port withTxChecksumOffload(final boolean offload) {
+            return new Port(name, device, rxQueues, hostInterface, hostAddresses, offload);
         }
 
         public boolean isPci() {
@@ -79,7 +90,7 @@ public record Dataplane(List<String> ealArgs, int controlCore, int mbufs, int de
         final Set<String> names = new HashSet<>();
         final Set<String> interfaceNames = new HashSet<>();
         for (final TomlTable p : root.tables("port")) {
-            p.allowOnly("name", "device", "rx_queues", "host_interface", "host_addresses");
+            p.allowOnly("name", "device", "rx_queues", "host_interface", "host_addresses", "tx_checksum_offload");
             final String name = p.string("name", null, "a label for the port, e.g. \"edge\"");
             if (!names.add(name)) {
                 throw p.error("name", "'" + name + "' is used twice; allowed: a name no other [[port]] has");
@@ -113,7 +124,15 @@ public record Dataplane(List<String> ealArgs, int controlCore, int mbufs, int de
                 throw p.error("host_addresses", "is set without " + p.key("host_interface") + "; allowed: only "
                     + "on a port with a host interface");
             }
-            ports.add(new Port(name, device, rxQueues, hostInterface, List.copyOf(hostAddresses)));
+            final String offload = p.string("tx_checksum_offload", OFFLOAD_AUTO, "\"" + OFFLOAD_AUTO + "\" or \""
+                + OFFLOAD_OFF + "\"");
+            if (!offload.equals(OFFLOAD_AUTO) && !offload.equals(OFFLOAD_OFF)) {
+                throw p.error("tx_checksum_offload", "'" + offload + "' is not allowed; allowed: \"" + OFFLOAD_AUTO
+                    + "\" (the port computes the IPv4 header and TCP checksums of what synproxy sends when it offers "
+                    + "to) or \"" + OFFLOAD_OFF + "\" (every checksum in software)");
+            }
+            ports.add(new Port(name, device, rxQueues, hostInterface, List.copyOf(hostAddresses),
+                offload.equals(OFFLOAD_AUTO)));
         }
         if (ports.isEmpty()) {
             throw root.error("port", "missing; at least one [[port]] with name and device is required to run");

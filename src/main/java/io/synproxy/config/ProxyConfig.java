@@ -377,7 +377,8 @@ public record ProxyConfig(Path file, Cookie cookie, Tcp tcp, List<Vip> vips, Enc
                 .append(dataplane.statsFile()).append('\n');
             for (final Dataplane.Port port : dataplane.ports()) {
                 out.append("port                  ").append(port.name()).append(": ").append(port.device())
-                    .append(", ").append(port.rxQueues()).append(" rx queue(s)").append('\n');
+                    .append(", ").append(port.rxQueues()).append(" rx queue(s), TX checksum offload ")
+                    .append(port.txChecksumOffload() ? Dataplane.OFFLOAD_AUTO : Dataplane.OFFLOAD_OFF).append('\n');
             }
             for (final Dataplane.Worker worker : dataplane.workers()) {
                 out.append("worker                ").append(worker.name()).append(": port ").append(worker.port())

@@ -40,6 +40,8 @@ public final class DataPlane implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final Map<String, Integer> portIds = new LinkedHashMap<>();
     private final Map<String, PortLink> links = new HashMap<>();
+    /** Per port name, the TX checksum offloads its configuration enabled (Shim.TX_*): what its engines may ask for. */
+    private final Map<String, Integer> txChecksum = new LinkedHashMap<>();
     private final List<MemorySegment> pools = new ArrayList<>();
     private final List<PortWorker> workers = new ArrayList<>();
     private final List<AgentRunner> runners = new ArrayList<>();
@@ -129,13 +131,17 @@ public final class DataPlane implements AutoCloseable {
                 pools.add(created);
                 return created;
             });
-            Dpdk.startPort(id, port.rxQueues(), txQueues.getOrDefault(port.name(), 0), dp.descriptors(), pool);
+            Dpdk.startPort(id, port.rxQueues(), txQueues.getOrDefault(port.name(), 0), dp.descriptors(), pool,
+                port.txChecksumOffload());
+            txChecksum.put(port.name(), Dpdk.txChecksum(id));
+            System.out.println(txChecksumReport(port, Dpdk.txChecksumOffered(id), txChecksum.get(port.name())));
             Shim.portPromiscuous(id, true);
             if (port.hasHost()) {
                 // The kernel interface carries the port's MAC: the kernel's ARP and ND answers name the port.
                 final int tap = Dpdk.probe("net_tap_sp" + hostPorts.size() + ",iface=" + port.hostInterface()
                     + ",mac=" + io.synproxy.packet.EthernetHeader.format(Dpdk.mac(id)));
-                Dpdk.startPort(tap, 1, 1, dp.descriptors(), pool);
+                // No TX offload: the kernel's frames carry their own checksums, and ours to it are the port's.
+                Dpdk.startPort(tap, 1, 1, dp.descriptors(), pool, false);
                 hostPorts.put(port.name(), tap);
             }
         }
@@ -162,6 +168,8 @@ public final class DataPlane implements AutoCloseable {
             final Dataplane.Worker w = dp.workers().get(i);
             final PacketEngine engine = new PacketEngine(config, keys, initial, backends);
             engine.setMacs(Dpdk.mac(portIds.get(w.port())), Dpdk.mac(portIds.get(w.backendPort())));
+            // SYN-ACKs leave by the receiving port, encapsulated packets by the backend port: each by its own.
+            engine.setTxChecksumOffload(txChecksum.get(w.port()), txChecksum.get(w.backendPort()));
             if (dp.port(w.port()).hasHost()) {
                 engine.setHostPath(hostAddresses(dp), dp.host().controlPeers(), dp.host().passOther());
             }
@@ -212,9 +220,21 @@ public final class DataPlane implements AutoCloseable {
         }
         // The control thread also copies the ports' own counters out; both are mostly asleep.
         final Agent controlThread = new CompositeAgent(new PinnedAgent(control, dp.controlCore()),
-            new PortStatsAgent(portIds, links, pools, stats), new SaltPublisher());
+            new PortStatsAgent(portIds, links, txChecksum, pools, stats), new SaltPublisher());
         runners.add(startRunner(new AgentRunner(new SleepingMillisIdleStrategy(1), this::fail, null,
             controlThread)));
+    }
+
+    /**
+     * The start-up line on a port's TX checksum offload, e.g. {@code port edge: TX checksum offload in use: IPv4
+     * header, TCP (the port offers IPv4 header, TCP; tx_checksum_offload = "auto")}.
+     */
+    static String txChecksumReport(final Dataplane.Port port, final int offered, final int enabled) {
+        final String setting = "tx_checksum_offload = \"" + (port.txChecksumOffload() ? Dataplane.OFFLOAD_AUTO
+            : Dataplane.OFFLOAD_OFF) + "\"";
+        return "port " + port.name() + ": TX checksum offload " + (enabled == 0 ? "not in use, every checksum in "
+            + "software" : "in use: " + Dpdk.describeTxChecksum(enabled)) + " (the port offers "
+            + Dpdk.describeTxChecksum(offered) + "; " + setting + ")";
     }
 
     /** Every host address of every port: the host is one host, whichever port a frame for it arrives on. */

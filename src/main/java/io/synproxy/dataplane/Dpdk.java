@@ -98,12 +98,41 @@ public final class Dpdk {
         }
     }
 
-    /** Configures and starts a port. */
+    /**
+     * Configures and starts a port; with {@code txChecksum}, with the TX checksum offloads (IPv4 header, TCP) it
+     * offers ({@link #txChecksum} says which it took).
+     */
     public static void startPort(final int port, final int rxQueues, final int txQueues, final int descriptors,
-                                 final MemorySegment pool) {
-        check(Shim.portSetup(port, rxQueues, txQueues, descriptors, descriptors, pool), "configure port " + port
-            + " with " + rxQueues + " rx and " + txQueues + " tx queues");
+                                 final MemorySegment pool, final boolean txChecksum) {
+        check(Shim.portSetup(port, rxQueues, txQueues, descriptors, descriptors, pool, txChecksum), "configure port "
+            + port + " with " + rxQueues + " rx and " + txQueues + " tx queues");
         check(Shim.portStart(port), "start port " + port);
+    }
+
+    /** The TX checksum offloads the port offers, as {@link Shim#TX_IP_CHECKSUM} and {@link Shim#TX_TCP_CHECKSUM}. */
+    public static int txChecksumOffered(final int port) {
+        final int offered = Shim.portTxChecksumOffered(port);
+        check(offered, "read the TX offloads port " + port + " offers");
+        return offered;
+    }
+
+    /** The TX checksum offloads the configured port has enabled (the same bits): what its frames may ask for. */
+    public static int txChecksum(final int port) {
+        final int enabled = Shim.portTxChecksum(port);
+        check(enabled, "read the TX offloads of port " + port);
+        return enabled;
+    }
+
+    /** TX checksum bits in words: "IPv4 header, TCP", or "none". */
+    public static String describeTxChecksum(final int bits) {
+        final List<String> names = new ArrayList<>();
+        if ((bits & Shim.TX_IP_CHECKSUM) != 0) {
+            names.add("IPv4 header");
+        }
+        if ((bits & Shim.TX_TCP_CHECKSUM) != 0) {
+            names.add("TCP");
+        }
+        return names.isEmpty() ? "none" : String.join(", ", names);
     }
 
     public static void stopPort(final int port) {

@@ -103,6 +103,9 @@ final class ExceptionAgent implements Agent {
         }
         final int received = Shim.rxBurst(tapPort, 0, batch, BURST);
         for (int i = 0; i < received; i++) {
+            // A worker sends these on the port as they are: the word that carries a frame's TX checksum request holds
+            // the tap's RSS hash here, which must not be read as one.
+            FrameDescriptors.clearTxRequest(batch, i);
             if (toPort.offer(batch, i)) {
                 fromKernel++;
             } else {

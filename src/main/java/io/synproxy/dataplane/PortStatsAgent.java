@@ -10,8 +10,10 @@ import org.agrona.concurrent.status.AtomicCounter;
 /**
  * Copies each port's own counters (packets, bytes, misses, mbuf allocation failures), its link state and the
  * mempools' free mbufs into the counters file once a second, on the control thread: `stat` shows them beside the
- * workers'. A link that goes down or comes back is counted ({@code link-changes}) and said on the log; the workers
- * keep polling either way, and the node counts as unhealthy while a port is down (its VIPs are withdrawn).
+ * workers'. Each port's TX checksum offloads in use (1 or 0 for the IPv4 header's and TCP's, set at start: they
+ * change only with a restart) are shown the same way. A link that goes down or comes back is counted
+ * ({@code link-changes}) and said on the log; the workers keep polling either way, and the node counts as unhealthy
+ * while a port is down (its VIPs are withdrawn).
  */
 final class PortStatsAgent implements Agent {
     private static final String[] NAMES = {"rx-packets", "tx-packets", "rx-bytes", "tx-bytes", "rx-missed",
@@ -31,7 +33,8 @@ final class PortStatsAgent implements Agent {
     private final PortLink[] links;
 
     PortStatsAgent(final Map<String, Integer> portIds, final Map<String, PortLink> links,
-                   final List<java.lang.foreign.MemorySegment> pools, final StatsFile file) {
+                   final Map<String, Integer> txChecksum, final List<java.lang.foreign.MemorySegment> pools,
+                   final StatsFile file) {
         this.links = portIds.keySet().stream().map(links::get).toArray(PortLink[]::new);
         ports = portIds.values().stream().mapToInt(Integer::intValue).toArray();
         names = portIds.keySet().toArray(new String[0]);
@@ -47,6 +50,11 @@ final class PortStatsAgent implements Agent {
             counters.add(perPort);
             linkUp[p] = file.newCounter("port-" + name + " link-up");
             linkChanges[p] = file.newCounter("port-" + name + " link-changes");
+            final int offloads = txChecksum.getOrDefault(name, 0);
+            file.newCounter("port-" + name + " tx-offload-ip-checksum")
+                .setRelease((offloads & Shim.TX_IP_CHECKSUM) != 0 ? 1 : 0);
+            file.newCounter("port-" + name + " tx-offload-tcp-checksum")
+                .setRelease((offloads & Shim.TX_TCP_CHECKSUM) != 0 ? 1 : 0);
             lastLink[p++] = -1;
         }
         this.pools = List.copyOf(pools);
@@ -58,7 +66,7 @@ final class PortStatsAgent implements Agent {
 
     /** Counters it adds to the file: one set per port (and one per pool, {@link #countersPerPool}). */
     static int countersPerPort() {
-        return Shim.STATS_COUNT + 2;
+        return Shim.STATS_COUNT + 4;
     }
 
     static int countersPerPool() {

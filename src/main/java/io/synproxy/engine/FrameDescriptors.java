@@ -20,7 +20,7 @@ import java.lang.foreign.ValueLayout;
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * |     Headroom          [in]    |     Tailroom          [in]    | 12
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- * |                 RSS hash (0: none)               [in]         | 16
+ * |   in: RSS hash (0: none) / out: TX offload request (0: none)  | 16
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * |     RX flags          [in]    | Verdict [out] | Reason [out]  | 20
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
@@ -31,6 +31,24 @@ import java.lang.foreign.ValueLayout;
  * </pre>
  * Headroom and tailroom are the bytes the engine may write before the frame (to prepend the encapsulation) and after
  * it (to grow a SYN-ACK). An encapsulated frame comes back with a lower address and a new length.
+ *
+ * <p>The word at 16 has two lives. In, it is the NIC's RSS hash; a frame going out needs neither that nor its RX
+ * flags, and 32 bytes have no free field, so out it is the frame's TX checksum request to the port (sp_shim.h
+ * {@code tx_offload}), 0 for none:
+ * <pre>
+ *  31          24 23          16 15           8 7     3 2 1 0
+ * +--------------+--------------+--------------+-------+-+-+-+
+ * |    l4_len    |    l3_len    |    l2_len    |   0   |6|T|I|
+ * +--------------+--------------+--------------+-------+-+-+-+
+ *   I {@link #TX_IP_CHECKSUM}: the port computes the IPv4 header checksum (the field holds 0)
+ *   T {@link #TX_TCP_CHECKSUM}: the port computes the TCP checksum (the field holds the pseudo-header sum, folded,
+ *     not complemented)
+ *   6 {@link #TX_IPV6}: the L3 header is IPv6, else IPv4
+ * </pre>
+ * The shim reads the word only on a port that enabled TX checksum offloads, and only there does the engine write it:
+ * with every TX verdict for such a port ({@link #setTxRequest}, 0 for a frame that asks for nothing), so no frame
+ * leaves with its RSS hash read as a request, and a port without offload costs the engine not one store more.
+ * Frames sent without the engine (the exception path) are cleared ({@link #clearTxRequest}).
  */
 public final class FrameDescriptors {
     public static final int ADDRESS_OFFSET = 0;
@@ -42,7 +60,19 @@ public final class FrameDescriptors {
     public static final int VERDICT_OFFSET = 22;
     public static final int REASON_OFFSET = 23;
     public static final int HANDLE_OFFSET = 24;
+    /** The TX request: the RSS hash's word, on the way out. */
+    public static final int TX_OFFLOAD_OFFSET = RSS_HASH_OFFSET;
     public static final int SIZE = 32;
+
+    /** TX request: the port computes the IPv4 header checksum (the engine leaves it 0). */
+    public static final int TX_IP_CHECKSUM = 1;
+    /** TX request: the port computes the TCP checksum (the engine leaves the pseudo-header sum in it). */
+    public static final int TX_TCP_CHECKSUM = 2;
+    /** TX request: the L3 header is IPv6 (else IPv4). */
+    public static final int TX_IPV6 = 4;
+    public static final int TX_L2_SHIFT = 8;
+    public static final int TX_L3_SHIFT = 16;
+    public static final int TX_L4_SHIFT = 24;
 
     /** The NIC verified the IPv4 header checksum. */
     public static final int RX_IP_CHECKSUM_GOOD = 1;
@@ -52,6 +82,9 @@ public final class FrameDescriptors {
     private static final ValueLayout.OfLong ADDRESS = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    /** Descriptors are in native order: where the verdict byte sits in the 8 bytes from {@link #TX_OFFLOAD_OFFSET}. */
+    private static final boolean LITTLE_ENDIAN = java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN;
 
     private FrameDescriptors() {
     }
@@ -59,7 +92,26 @@ public final class FrameDescriptors {
     /** The layout items the DPDK shim reports (sp_layout), in its order, as Java assumes them. */
     public static long[] shimLayout(final int statsCount) {
         return new long[] {SIZE, ADDRESS_OFFSET, LENGTH_OFFSET, HEADROOM_OFFSET, TAILROOM_OFFSET, RSS_HASH_OFFSET,
-            RX_FLAGS_OFFSET, VERDICT_OFFSET, REASON_OFFSET, HANDLE_OFFSET, statsCount};
+            RX_FLAGS_OFFSET, VERDICT_OFFSET, REASON_OFFSET, HANDLE_OFFSET, statsCount, TX_OFFLOAD_OFFSET,
+            TX_IP_CHECKSUM, TX_TCP_CHECKSUM, TX_IPV6, TX_L2_SHIFT, TX_L3_SHIFT, TX_L4_SHIFT};
+    }
+
+    /** A TX request: {@code checksums} ({@link #TX_IP_CHECKSUM}, {@link #TX_TCP_CHECKSUM}, {@link #TX_IPV6}), lengths. */
+    public static int txRequest(final int checksums, final int l2Length, final int l3Length, final int l4Length) {
+        return checksums | l2Length << TX_L2_SHIFT | l3Length << TX_L3_SHIFT | l4Length << TX_L4_SHIFT;
+    }
+
+    /** The TX request of a frame with a TX verdict (0: none). */
+    public static int txOffload(final MemorySegment descriptors, final int index) {
+        return descriptors.get(INT, (long) index * SIZE + TX_OFFLOAD_OFFSET);
+    }
+
+    /**
+     * Clears the TX request of a frame that is sent without the engine's verdict (the kernel's frames from the
+     * exception path): what it holds is the RSS hash of its reception.
+     */
+    public static void clearTxRequest(final MemorySegment descriptors, final int index) {
+        descriptors.set(INT, (long) index * SIZE + TX_OFFLOAD_OFFSET, 0);
     }
 
     public static long address(final MemorySegment descriptors, final int index) {
@@ -109,6 +161,32 @@ public final class FrameDescriptors {
         descriptors.set(ADDRESS, at + ADDRESS_OFFSET, address);
         descriptors.set(INT, at + LENGTH_OFFSET, length);
         descriptors.set(ValueLayout.JAVA_BYTE, at + VERDICT_OFFSET, (byte) verdict);
+    }
+
+    /**
+     * {@link #setResult(MemorySegment, int, long, int, int)} for a port that reads TX requests: the request ({@link
+     * #txRequest}, 0: none) too, with the verdict in one 8-byte store over request, RX flags (read already, and
+     * meaningless going out: 0), verdict and reason (0). Each access to the descriptors costs its checks, so one
+     * store, not two.
+     */
+    static void setResult(final MemorySegment descriptors, final int index, final long address, final int length,
+                          final int verdict, final int txRequest) {
+        final long at = (long) index * SIZE;
+        descriptors.set(ADDRESS, at + ADDRESS_OFFSET, address);
+        descriptors.set(INT, at + LENGTH_OFFSET, length);
+        final long request = txRequest & 0xffffffffL;
+        final long verdictByte = verdict & 0xffL;
+        final int verdictAt = VERDICT_OFFSET - TX_OFFLOAD_OFFSET; // byte 6 of the 8
+        descriptors.set(LONG, at + TX_OFFLOAD_OFFSET, LITTLE_ENDIAN
+            ? request | verdictByte << (8 * verdictAt) : request << 32 | verdictByte << (8 * (7 - verdictAt)));
+    }
+
+    /**
+     * A frame's TX request ({@link #txRequest}, 0: none), for a port that reads it (one that enabled TX checksum
+     * offload). Only for such ports: the shim reads no other port's, and this store is all the offload costs there.
+     */
+    static void setTxRequest(final MemorySegment descriptors, final int index, final int txRequest) {
+        descriptors.set(INT, (long) index * SIZE + TX_OFFLOAD_OFFSET, txRequest);
     }
 
     static void setToHost(final MemorySegment descriptors, final int index, final int hostClass) {

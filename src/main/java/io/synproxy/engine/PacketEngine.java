@@ -112,6 +112,13 @@ public final class PacketEngine {
     private long localMac = -1;
     /** The backend-facing port's MAC (outer source), or -1: the receiving port's, as the frame addressed it. */
     private long backendMac = -1;
+    /**
+     * The TX checksum offloads ({@link FrameDescriptors#TX_IP_CHECKSUM}, {@link FrameDescriptors#TX_TCP_CHECKSUM})
+     * the receiving port has enabled: SYN-ACKs leave those checksums to it. 0 (the default): every sum in software.
+     */
+    private int clientTxChecksum;
+    /** The same for the backend port: the encapsulation's outer IPv4 header checksum. */
+    private int backendTxChecksum;
 
     public PacketEngine(final ProxyConfig config, final ProxyKeys keys, final SaltSnapshot salts,
                         final BackendTable backends) {
@@ -158,6 +165,19 @@ public final class PacketEngine {
     public void setMacs(final long receivingPort, final long backendPort) {
         this.localMac = receivingPort;
         this.backendMac = backendPort;
+    }
+
+    /**
+     * The TX checksum offloads the ports this engine sends from have enabled ({@link FrameDescriptors#TX_IP_CHECKSUM}
+     * and {@link FrameDescriptors#TX_TCP_CHECKSUM}, as the shim's sp_port_tx_checksum reports them): SYN-ACKs leave
+     * by the receiving port, encapsulated packets by the backend port. A checksum the port computes is not computed
+     * here, and the frame's descriptor asks the port for it. 0 and 0 (the default): every frame as without offload,
+     * byte for byte.
+     */
+    public void setTxChecksumOffload(final int receivingPort, final int backendPort) {
+        final int both = FrameDescriptors.TX_IP_CHECKSUM | FrameDescriptors.TX_TCP_CHECKSUM;
+        this.clientTxChecksum = receivingPort & both;
+        this.backendTxChecksum = backendPort & both;
     }
 
     /**
@@ -231,6 +251,10 @@ public final class PacketEngine {
         }
         final SaltSnapshot keys = salts;
         lanes.hashAll(keys.currentK0(), keys.currentK1());
+        if ((clientTxChecksum & FrameDescriptors.TX_TCP_CHECKSUM) != 0) {
+            completeOffloadedSynAcks(mem, lanes);
+            return;
+        }
         for (int p = 0; p < count; p++) {
             completeSynAck(mem, lanes.tcp[p], lanes.cookie(p), lanes.timestamps[p], lanes.tsValue(p), lanes.sum[p]);
         }
@@ -408,6 +432,10 @@ public final class PacketEngine {
         counters.increment(EngineCounters.NEIGHBOUR_REPLIES);
         verdicts |= 1 << Verdict.TX_CLIENT;
         FrameDescriptors.setResult(descriptors, index, frame, result, Verdict.TX_CLIENT);
+        if (clientTxChecksum != 0) {
+            // The port reads every frame's request: ARP has no checksum, ICMPv6's is summed here.
+            FrameDescriptors.setTxRequest(descriptors, index, 0);
+        }
         return DropReason.NONE.ordinal();
     }
 
@@ -570,16 +598,48 @@ public final class PacketEngine {
             return DropReason.NO_ROOM.ordinal();
         }
         swapMacs(mem, frame);
+        if (clientTxChecksum != 0) {
+            return offloadedSynAckV4(mem, descriptors, index, frame, l2, ip, tcpOut, isn, bits, pseudo, timestamps,
+                addressesBe, t0);
+        }
         Ipv4Header.write(mem, ip, 0, Ipv4Header.MIN_LENGTH + tcpOut, Ipv4Header.DEFAULT_TTL,
             Ipv4Header.PROTOCOL_TCP, (int) addressesBe, (int) (addressesBe >>> 32));
         final long portsAndIsn = Long.reverseBytes(t0);
         final long tcpAt = ip + Ipv4Header.MIN_LENGTH;
         final long partialSum = writeSynAckHeader(mem, tcpAt, (int) portsAndIsn, isn, bits, advertisedMssV4, pseudo,
-            timestamps, options.tsValue);
+            timestamps, options.tsValue, true);
         // The cookie, and with it the sequence number, TSval and checksum, waits for the whole burst's cookies to be
         // hashed together.
         synAcksV4.addV4(tcpAt, bits, partialSum, timestamps, Long.reverseBytes(addressesBe), portsAndIsn);
         return transmitToClient(mem, descriptors, index, frame, outLength);
+    }
+
+    /**
+     * {@link #synV4}'s last part when the receiving port computes checksums ({@link #setTxChecksumOffload}): the same
+     * SYN-ACK, with the IPv4 header checksum left 0 for the port (no header sum made) and the TCP checksum field
+     * holding the pseudo-header sum for it (no header and options sum, no cookie and TSval sum in
+     * {@link #completeOffloadedSynAcks}); the descriptor asks the port for both.
+     */
+    private int offloadedSynAckV4(final MemorySegment mem, final MemorySegment descriptors, final int index,
+                                  final long frame, final int l2, final long ip, final int tcpOut, final int isn,
+                                  final int bits, final long pseudo, final boolean timestamps, final long addressesBe,
+                                  final long t0) {
+        final int offload = clientTxChecksum;
+        final int totalLength = Ipv4Header.MIN_LENGTH + tcpOut;
+        if ((offload & FrameDescriptors.TX_IP_CHECKSUM) != 0) {
+            Ipv4Header.writeUnsummed(mem, ip, 0, totalLength, Ipv4Header.DEFAULT_TTL, Ipv4Header.PROTOCOL_TCP,
+                (int) addressesBe, (int) (addressesBe >>> 32));
+        } else {
+            Ipv4Header.write(mem, ip, 0, totalLength, Ipv4Header.DEFAULT_TTL, Ipv4Header.PROTOCOL_TCP,
+                (int) addressesBe, (int) (addressesBe >>> 32));
+        }
+        final long portsAndIsn = Long.reverseBytes(t0);
+        final long tcpAt = ip + Ipv4Header.MIN_LENGTH;
+        final long sum = writeSynAckHeader(mem, tcpAt, (int) portsAndIsn, isn, bits, advertisedMssV4, pseudo,
+            timestamps, options.tsValue, (offload & FrameDescriptors.TX_TCP_CHECKSUM) == 0);
+        synAcksV4.addV4(tcpAt, bits, sum, timestamps, Long.reverseBytes(addressesBe), portsAndIsn);
+        return transmitToClient(mem, descriptors, index, frame, l2 + totalLength,
+            FrameDescriptors.txRequest(offload, l2, Ipv4Header.MIN_LENGTH, tcpOut));
     }
 
     private int processV6(final MemorySegment mem, final MemorySegment descriptors, final int index,
@@ -669,8 +729,12 @@ public final class PacketEngine {
             Ipv6Header.write(mem, ip, 0, 0, tcpOut, Ipv6Header.NEXT_TCP, Ipv6Header.DEFAULT_HOP_LIMIT, vipHigh,
                 vipLow, clientHigh, clientLow);
             final long tcpAt = ip + Ipv6Header.LENGTH;
+            if (clientTxChecksum != 0) {
+                return offloadedSynAckV6(mem, descriptors, index, frame, l2, tcpAt, tcpOut, ports, isn, bits, pseudo,
+                    timestamps, a0, a1, a2, a3);
+            }
             final long partialSum = writeSynAckHeader(mem, tcpAt, ports, isn, bits, advertisedMssV6, pseudo,
-                timestamps, options.tsValue);
+                timestamps, options.tsValue, true);
             // The cookie, as for IPv4, waits for the burst's other IPv6 cookies: see finishSynAcks.
             synAcksV6.addV6(tcpAt, bits, partialSum, timestamps, a0, a1, a2, a3, SynCookie.portsAndIsn(ports, isn));
             return transmitToClient(mem, descriptors, index, frame, outLength);
@@ -784,14 +848,15 @@ public final class PacketEngine {
     /**
      * Writes the SYN-ACK's TCP header and options, all but what depends on the cookie (sequence number, TSval,
      * checksum: {@link #completeSynAck}), and returns the checksum sum of what it wrote, summed from the values in
-     * hand rather than re-read.
+     * hand rather than re-read; or, when the port computes the TCP checksum ({@code summed} false), the checksum
+     * field's value the port wants instead.
      *
      * @param ports the SYN's ports as read little-endian
      * @param pseudo the unfolded pseudo-header sum without the length
      */
     private long writeSynAckHeader(final MemorySegment mem, final long tcp, final int ports, final int isn,
                                    final int bits, final int mss, final long pseudo, final boolean timestamps,
-                                   final int tsEcho) {
+                                   final int tsEcho, final boolean summed) {
         final int tcpLength = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits, timestamps);
         // ports was read little-endian: swapping its halves swaps the ports; reversed, it is the big-endian word.
         final int portsBe = Integer.reverseBytes(Integer.rotateLeft(ports, 16));
@@ -803,6 +868,13 @@ public final class PacketEngine {
         final long optionsSum = TcpOptions.writeSynAck(mem, tcp + TcpHeader.OPTIONS_OFFSET, mss,
             SynCookie.wscale(bits) != SynCookie.WSCALE_NONE ? windowScale : -1, SynCookie.sack(bits), timestamps,
             0, tsEcho);
+        if (!summed) {
+            // DPDK's TCP checksum offload wants the pseudo-header's sum, TCP length included, folded and not
+            // complemented, in the checksum field (rte_ipv4_phdr_cksum, rte_ipv6_phdr_cksum): the port sums the
+            // segment over it. The header's sum is not made (the options' sum TcpOptions returns, a few additions of
+            // values in registers, goes unused).
+            return Checksum.fold(pseudo + tcpLength);
+        }
         return pseudo + tcpLength + Checksum.sum32(portsBe) + Checksum.sum32(ack) + Checksum.sum32(offsetFlagsWindow)
             + optionsSum;
     }
@@ -821,6 +893,40 @@ public final class PacketEngine {
         mem.set(U32, tcp + TcpHeader.CHECKSUM_OFFSET, Checksum.finish(sum) << 16);
     }
 
+    /**
+     * {@link #finishSynAcks} on a port that computes the TCP checksum: each SYN-ACK gets its cookie and TSval; the
+     * checksum field already holds the pseudo-header sum the port completes, so no sum is made here.
+     */
+    private static void completeOffloadedSynAcks(final MemorySegment mem, final SynLanes lanes) {
+        for (int p = 0; p < lanes.count; p++) {
+            final long tcp = lanes.tcp[p];
+            mem.set(U32, tcp + TcpHeader.SEQUENCE_OFFSET, lanes.cookie(p));
+            if (lanes.timestamps[p]) {
+                mem.set(U32, tcp + TcpHeader.OPTIONS_OFFSET + TcpOptions.SYN_ACK_TSVAL_OFFSET, lanes.tsValue(p));
+            }
+            mem.set(U32, tcp + TcpHeader.CHECKSUM_OFFSET, (int) lanes.sum[p] << 16);
+        }
+        lanes.count = 0;
+    }
+
+    /**
+     * The IPv6 SYN-ACK's TCP header when the receiving port computes checksums: as in {@link #offloadedSynAckV4}, the
+     * TCP checksum field holds the pseudo-header sum for the port and no sum is made here. IPv6 has no header
+     * checksum, so a port that offers only the IPv4 header's gets the SYN-ACK summed here and is asked for nothing.
+     */
+    private int offloadedSynAckV6(final MemorySegment mem, final MemorySegment descriptors, final int index,
+                                  final long frame, final int l2, final long tcpAt, final int tcpOut, final int ports,
+                                  final int isn, final int bits, final long pseudo, final boolean timestamps,
+                                  final long a0, final long a1, final long a2, final long a3) {
+        final boolean tcpOffload = (clientTxChecksum & FrameDescriptors.TX_TCP_CHECKSUM) != 0;
+        final long sum = writeSynAckHeader(mem, tcpAt, ports, isn, bits, advertisedMssV6, pseudo, timestamps,
+            options.tsValue, !tcpOffload);
+        synAcksV6.addV6(tcpAt, bits, sum, timestamps, a0, a1, a2, a3, SynCookie.portsAndIsn(ports, isn));
+        return transmitToClient(mem, descriptors, index, frame, l2 + Ipv6Header.LENGTH + tcpOut, !tcpOffload ? 0
+            : FrameDescriptors.txRequest(FrameDescriptors.TX_TCP_CHECKSUM | FrameDescriptors.TX_IPV6, l2,
+                Ipv6Header.LENGTH, tcpOut));
+    }
+
     private int transmitToClient(final MemorySegment mem, final MemorySegment descriptors, final int index,
                                  final long frame, final int outLength) {
         int finalLength = outLength;
@@ -833,6 +939,23 @@ public final class PacketEngine {
         counters.increment(EngineCounters.SYN_ACKS_SENT);
         verdicts |= 1 << Verdict.TX_CLIENT;
         FrameDescriptors.setResult(descriptors, index, frame, finalLength, Verdict.TX_CLIENT);
+        return DropReason.NONE.ordinal();
+    }
+
+    /**
+     * {@link #transmitToClient} for a receiving port that reads TX requests: the request written with the verdict, in
+     * one store ({@link FrameDescriptors#setResult(MemorySegment, int, long, int, int, int)}).
+     */
+    private int transmitToClient(final MemorySegment mem, final MemorySegment descriptors, final int index,
+                                 final long frame, final int outLength, final int txRequest) {
+        // Padded with zeros to the Ethernet minimum, as above.
+        final int finalLength = Math.max(outLength, EthernetHeader.MIN_FRAME_LENGTH);
+        for (long at = frame + outLength; at < frame + finalLength; at++) {
+            mem.set(U8, at, (byte) 0);
+        }
+        counters.increment(EngineCounters.SYN_ACKS_SENT);
+        verdicts |= 1 << Verdict.TX_CLIENT;
+        FrameDescriptors.setResult(descriptors, index, frame, finalLength, Verdict.TX_CLIENT, txRequest);
         return DropReason.NONE.ordinal();
     }
 
@@ -910,11 +1033,20 @@ public final class PacketEngine {
             Ipv6Header.write(mem, outerIp, trafficClass, (int) (flow >>> 44), udpLength, Ipv6Header.NEXT_UDP,
                 Ipv6Header.DEFAULT_HOP_LIMIT, table.sourceHigh(), table.sourceLow(), table.addressHigh(backend),
                 table.addressLow(backend));
+            if (backendTxChecksum != 0) {
+                // The backend port reads every frame's request: an IPv6 header has no checksum to ask for.
+                FrameDescriptors.setTxRequest(descriptors, index, 0);
+            }
             udp = outerIp + Ipv6Header.LENGTH;
         } else {
             EthernetHeader.write(mem, start, nextHopMac, sourceMac, EthernetHeader.ETHER_TYPE_IPV4);
-            Ipv4Header.write(mem, outerIp, trafficClass, Ipv4Header.MIN_LENGTH + udpLength, Ipv4Header.DEFAULT_TTL,
-                Ipv4Header.PROTOCOL_UDP, table.sourceV4(), table.addressV4(backend));
+            if (backendTxChecksum == 0) {
+                Ipv4Header.write(mem, outerIp, trafficClass, Ipv4Header.MIN_LENGTH + udpLength,
+                    Ipv4Header.DEFAULT_TTL, Ipv4Header.PROTOCOL_UDP, table.sourceV4(), table.addressV4(backend));
+            } else {
+                offloadedOuterV4(mem, descriptors, index, outerIp, trafficClass, Ipv4Header.MIN_LENGTH + udpLength,
+                    table.sourceV4(), table.addressV4(backend));
+            }
             udp = outerIp + Ipv4Header.MIN_LENGTH;
         }
         // Ephemeral-range source port from the flow hash: backend NICs spread flows over queues by it.
@@ -935,5 +1067,25 @@ public final class PacketEngine {
         verdicts |= 1 << Verdict.TX_BACKEND;
         FrameDescriptors.setResult(descriptors, index, start, outerLength + innerLength, Verdict.TX_BACKEND);
         return DropReason.NONE.ordinal();
+    }
+
+    /**
+     * The encapsulation's outer IPv4 header when the backend port computes checksums: its checksum left 0 for the port
+     * (no header sum made here) and the descriptor asking for it; a port that offers only TCP's gets it summed here.
+     * The outer headers are Ethernet (untagged) and an option-less IPv4 header; the UDP checksum is 0 by design.
+     */
+    private void offloadedOuterV4(final MemorySegment mem, final MemorySegment descriptors, final int index,
+                                  final long outerIp, final int trafficClass, final int totalLength, final int source,
+                                  final int destination) {
+        if ((backendTxChecksum & FrameDescriptors.TX_IP_CHECKSUM) == 0) {
+            Ipv4Header.write(mem, outerIp, trafficClass, totalLength, Ipv4Header.DEFAULT_TTL, Ipv4Header.PROTOCOL_UDP,
+                source, destination);
+            FrameDescriptors.setTxRequest(descriptors, index, 0);
+            return;
+        }
+        Ipv4Header.writeUnsummed(mem, outerIp, trafficClass, totalLength, Ipv4Header.DEFAULT_TTL,
+            Ipv4Header.PROTOCOL_UDP, source, destination);
+        FrameDescriptors.setTxRequest(descriptors, index, FrameDescriptors.txRequest(FrameDescriptors.TX_IP_CHECKSUM,
+            EthernetHeader.LENGTH, Ipv4Header.MIN_LENGTH, 0));
     }
 }

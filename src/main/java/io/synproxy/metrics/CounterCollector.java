@@ -30,7 +30,7 @@ import org.agrona.concurrent.status.CountersReader;
  *   synproxy_worker_busy_seconds_total, _idle_...    the core's time that found frames and that did not
  *   synproxy_worker_load_ratio                       busy share over the last ~100 ms or more
  *   synproxy_worker_burst_service_seconds            histogram: burst arrival to last frame handed to TX
- *   synproxy_port_*_total{port}, synproxy_port_link_up{port}
+ *   synproxy_port_*_total{port}, synproxy_port_link_up{port}, synproxy_port_tx_offload_{ip,tcp}_checksum{port}
  *   synproxy_mbufs_free{pool}
  *   synproxy_host_path_*_total{port}                 the exception path (frames to and from the host's kernel)
  *   synproxy_backend_{healthy,member,draining,chained_slots}{backend}, synproxy_backends_{configured,healthy}
@@ -97,6 +97,10 @@ public final class CounterCollector implements MultiCollector {
                 final Labels port = Labels.of("port", owner.substring(5));
                 if (name.equals("link-up")) {
                     gauge(families, "port_link_up", "1 while the port's link is up", port, value);
+                } else if (name.startsWith("tx-offload-")) {
+                    gauge(families, "port_" + snake(name), "1 when the port computes the "
+                        + (name.endsWith("ip-checksum") ? "IPv4 header" : "TCP") + " checksums synproxy sends "
+                        + "(TX checksum offload)", port, value);
                 } else {
                     counter(families, "port_" + snake(name), "The port's own counter " + name
                         + " (rte_eth_stats)", port, value);

@@ -148,6 +148,12 @@ class ProxyConfigTest {
             Arguments.of(dp.replace("device = \"0000:01:00.0\"", "device = \"net pcap\""),
                 "port[0].device: 'net pcap' is not allowed; allowed: a PCI address or virtual device arguments "
                     + "without spaces"),
+            Arguments.of(dp.replace("rx_queues = 2", "rx_queues = 2\ntx_checksum_offload = \"on\""),
+                "port[0].tx_checksum_offload: 'on' is not allowed; allowed: \"auto\" (the port computes the IPv4 "
+                    + "header and TCP checksums of what synproxy sends when it offers to) or \"off\" (every checksum "
+                    + "in software)"),
+            Arguments.of(dp.replace("rx_queues = 2", "rx_queues = 2\ntx_checksum_offload = false"),
+                "port[0].tx_checksum_offload: 'false' is not a string; allowed: \"auto\" or \"off\""),
             Arguments.of(dp.replace("[[worker]]\nport = \"edge\"\nqueue = 0\ncore = 0\n", ""),
                 "worker: missing; at least one [[worker]] with port, queue and core is required to run"));
     }
@@ -181,6 +187,41 @@ class ProxyConfigTest {
         assertEquals(List.of("-l", "0", "--in-memory"), config.dataplane().ealArgs());
         assertEquals("edge", config.dataplane().workers().getFirst().backendPort());
         assertEquals(true, config.dataplane().ports().getFirst().isPci());
+        assertEquals(true, config.dataplane().ports().getFirst().txChecksumOffload(), "\"auto\" by default");
+    }
+
+    @Test
+    void txChecksumOffloadIsPerPortAndNeedsARestart() throws Exception {
+        final String two = TestSupport.BASE_CONFIG + """
+
+            [dataplane]
+            eal_args = ["-l", "0", "--in-memory"]
+
+            [[port]]
+            name = "edge"
+            device = "0000:01:00.0"
+            tx_checksum_offload = "off"
+
+            [[port]]
+            name = "inside"
+            device = "0000:02:00.0"
+            tx_checksum_offload = "auto"
+
+            [[worker]]
+            port = "edge"
+            core = 0
+            backend_port = "inside"
+            """;
+        final ProxyConfig config = ProxyConfig.load(TestSupport.writeConfig(dir, two));
+        assertEquals(false, config.dataplane().port("edge").txChecksumOffload());
+        assertEquals(true, config.dataplane().port("inside").txChecksumOffload());
+        final ProxyConfig flipped = ProxyConfig.load(TestSupport.writeConfig(dir, two.replace("\"off\"", "\"auto\"")));
+        assertEquals(List.of("port 'edge' tx_checksum_offload"), RestartCheck.differences(config, flipped),
+            "named on its own, and nothing else of the port reported");
+        assertEquals(List.of(), RestartCheck.differences(config, ProxyConfig.load(TestSupport.writeConfig(dir, two))));
+        final ProxyConfig moved = ProxyConfig.load(TestSupport.writeConfig(dir, two.replace("\"off\"", "\"auto\"")
+            .replace("0000:01:00.0", "0000:03:00.0")));
+        assertEquals(List.of("port 'edge' tx_checksum_offload", "[[port]]"), RestartCheck.differences(config, moved));
     }
 
     @Test

@@ -45,6 +45,11 @@ public final class TestBurst implements AutoCloseable {
         return FrameDescriptors.reason(descriptors, i);
     }
 
+    /** The burst's descriptors (what the shim would read: verdicts, TX requests). */
+    public MemorySegment descriptors() {
+        return descriptors;
+    }
+
     /** The frame as the engine left it (what would be transmitted). */
     public byte[] output(final int i) {
         return memory.asSlice(FrameDescriptors.address(descriptors, i), FrameDescriptors.length(descriptors, i))

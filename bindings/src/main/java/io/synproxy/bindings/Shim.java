@@ -25,7 +25,7 @@ import java.nio.file.Path;
  */
 public final class Shim {
     /** The sp_shim.h ABI these bindings were written for. */
-    public static final int ABI_VERSION = 3;
+    public static final int ABI_VERSION = 4;
 
     public static final int LAYOUT_FRAME_SIZE = 0;
     public static final int LAYOUT_FRAME_ADDRESS = 1;
@@ -38,6 +38,17 @@ public final class Shim {
     public static final int LAYOUT_FRAME_REASON = 8;
     public static final int LAYOUT_FRAME_MBUF = 9;
     public static final int LAYOUT_STATS_COUNT = 10;
+    public static final int LAYOUT_FRAME_TX_OFFLOAD = 11;
+    public static final int LAYOUT_TX_IP_CHECKSUM = 12;
+    public static final int LAYOUT_TX_TCP_CHECKSUM = 13;
+    public static final int LAYOUT_TX_IPV6 = 14;
+    public static final int LAYOUT_TX_L2_SHIFT = 15;
+    public static final int LAYOUT_TX_L3_SHIFT = 16;
+    public static final int LAYOUT_TX_L4_SHIFT = 17;
+
+    /** sp_port_tx_checksum's bits: the port computes the IPv4 header checksum, the TCP checksum. */
+    public static final int TX_IP_CHECKSUM = 1;
+    public static final int TX_TCP_CHECKSUM = 2;
 
     public static final int STATS_IPACKETS = 0;
     public static final int STATS_OPACKETS = 1;
@@ -86,7 +97,11 @@ public final class Shim {
     private static final MethodHandle SP_RING_COUNT = downcall("sp_ring_count",
         FunctionDescriptor.of(JAVA_INT, ADDRESS));
     private static final MethodHandle SP_PORT_SETUP = downcall("sp_port_setup",
-        FunctionDescriptor.of(JAVA_INT, JAVA_SHORT, JAVA_SHORT, JAVA_SHORT, JAVA_SHORT, JAVA_SHORT, ADDRESS));
+        FunctionDescriptor.of(JAVA_INT, JAVA_SHORT, JAVA_SHORT, JAVA_SHORT, JAVA_SHORT, JAVA_SHORT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SP_PORT_TX_CHECKSUM_OFFERED = downcall("sp_port_tx_checksum_offered",
+        FunctionDescriptor.of(JAVA_INT, JAVA_SHORT));
+    private static final MethodHandle SP_PORT_TX_CHECKSUM = downcall("sp_port_tx_checksum",
+        FunctionDescriptor.of(JAVA_INT, JAVA_SHORT));
     private static final MethodHandle SP_PORT_START = downcall("sp_port_start",
         FunctionDescriptor.of(JAVA_INT, JAVA_SHORT));
     private static final MethodHandle SP_PORT_STOP = downcall("sp_port_stop",
@@ -311,11 +326,36 @@ public final class Shim {
         }
     }
 
+    /**
+     * Configures a port's queues; with {@code txChecksum} it also enables the TX checksum offloads (IPv4 header, TCP)
+     * the port offers. 0 or a negative errno.
+     */
     public static int portSetup(final int port, final int rxQueues, final int txQueues, final int rxDescriptors,
-                                final int txDescriptors, final MemorySegment pool) {
+                                final int txDescriptors, final MemorySegment pool, final boolean txChecksum) {
         try {
             return (int) SP_PORT_SETUP.invokeExact((short) port, (short) rxQueues, (short) txQueues,
-                (short) rxDescriptors, (short) txDescriptors, pool);
+                (short) rxDescriptors, (short) txDescriptors, pool, txChecksum ? 1 : 0);
+        } catch (final Throwable t) {
+            throw failed(t);
+        }
+    }
+
+    /**
+     * The TX checksum offloads the port offers ({@link #TX_IP_CHECKSUM}, {@link #TX_TCP_CHECKSUM}), or a negative
+     * errno.
+     */
+    public static int portTxChecksumOffered(final int port) {
+        try {
+            return (int) SP_PORT_TX_CHECKSUM_OFFERED.invokeExact((short) port);
+        } catch (final Throwable t) {
+            throw failed(t);
+        }
+    }
+
+    /** The TX checksum offloads the configured port has enabled (the same bits), or a negative errno. */
+    public static int portTxChecksum(final int port) {
+        try {
+            return (int) SP_PORT_TX_CHECKSUM.invokeExact((short) port);
         } catch (final Throwable t) {
             throw failed(t);
         }

@@ -60,6 +60,13 @@ public class EngineBenchmark {
     @Param({"false"})
     public boolean rxChecksumOffload;
 
+    /**
+     * Whether the ports compute the checksums of what the engine sends (TX offload: IPv4 header and TCP on both);
+     * net_pcap and net_af_packet do not offer it.
+     */
+    @Param({"false"})
+    public boolean txChecksumOffload;
+
     private Arena arena;
     private MemorySegment pristine;
     private MemorySegment buffers;
@@ -106,6 +113,8 @@ public class EngineBenchmark {
         }
         final ProxyKeys keys = ProxyKeys.load(config);
         engine = new PacketEngine(config, keys, keys.saltSchedule(config).snapshotAt(NOW), BackendTable.of(config, keys));
+        final int tx = txChecksumOffload ? FrameDescriptors.TX_IP_CHECKSUM | FrameDescriptors.TX_TCP_CHECKSUM : 0;
+        engine.setTxChecksumOffload(tx, tx);
 
         rxFlags = rxChecksumOffload
             ? FrameDescriptors.RX_IP_CHECKSUM_GOOD | FrameDescriptors.RX_L4_CHECKSUM_GOOD : 0;
