@@ -13,7 +13,7 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=$(mktemp -d /tmp/c-lines-check.XXXXXX)
-trap "rm -rf \"\$work\"" EXIT
+trap "rm -rf \"\$work\" /var/run/dpdk/c-lines-check-$$" EXIT
 passed=0
 failed=0
 
