@@ -46,8 +46,6 @@ public final class PacketEngine {
     private final NeighbourStage neighbour = new NeighbourStage(burst, encap);
     private final ParseStage parse = new ParseStage(burst, syn, ack, encap, neighbour);
     private EngineSettings settings;
-    /** The exception path's stage, when the receiving port has a host interface; else null. */
-    private HostPath host;
     private SaltSnapshot salts;
     /** The configuration the engine was made with (setHostPath builds from it). */
     private final ProxyConfig config;
@@ -63,7 +61,6 @@ public final class PacketEngine {
     /** Takes a configuration's settings (between bursts: a burst sees one configuration). */
     public void applySettings(final EngineSettings s) {
         this.settings = s;
-        this.host = s.host;
         parse.apply(s);
         syn.apply(s);
         ack.apply(s);
@@ -149,36 +146,12 @@ public final class PacketEngine {
         b.nowMillis = nowMillis;
         for (int start = 0; start < count; start += BurstTable.CAPACITY) {
             final int end = Math.min(count, start + BurstTable.CAPACITY);
-            for (int i = start; i < end; i++) {
-                final int reason = parse.frame(memory, descriptors, i);
-                if (reason != DropReason.NONE.ordinal()) {
-                    refuse(memory, descriptors, i, reason);
-                }
-            }
+            parse.run(memory, descriptors, start, end);
             syn.finish(memory, nowMillis >= salts.epochEndMillis() + STALE_SALT_AFTER_MILLIS);
             ack.finish(memory, descriptors);
             encap.finish(memory);
             counters.add(EngineCounters.FRAMES_RECEIVED, end - start);
         }
         return b.verdicts;
-    }
-
-    /**
-     * A frame the proxy has no use for: the host's kernel gets it if it is the host's ({@link HostPath}), else it is
-     * dropped for {@code reason}. Only refused frames come here: the VIP path never pays for the host's.
-     */
-    private void refuse(final MemorySegment mem, final MemorySegment descriptors, final int index, final int reason) {
-        if (host != null && HostPath.eligible(reason)) {
-            final int hostClass = host.classify(mem, FrameDescriptors.address(descriptors, index),
-                FrameDescriptors.length(descriptors, index));
-            if (hostClass != HostPath.NONE) {
-                counters.increment(hostClass == HostPath.CONTROL ? EngineCounters.TO_HOST_CONTROL
-                    : EngineCounters.TO_HOST_OTHER);
-                burst.verdicts |= 1 << Verdict.TO_HOST;
-                FrameDescriptors.setToHost(descriptors, index, hostClass);
-                return;
-            }
-        }
-        burst.drop(descriptors, index, reason);
     }
 }

@@ -37,6 +37,7 @@ final class ParseStage {
     /** Bounds the IPv6 extension-header walk: a longer chain is an attack or a misconfiguration, not traffic. */
     private static final int MAX_IPV6_EXTENSIONS = 4;
 
+    private final BurstTable burst;
     private final EngineCounters counters;
     private final SynStage syn;
     private final AckStage ack;
@@ -44,9 +45,12 @@ final class ParseStage {
     private final NeighbourStage neighbour;
     private VipTable vips;
     private FlowHash flowHash;
+    /** The exception path's stage, when the receiving port has a host interface; else null. */
+    private HostPath host;
 
     ParseStage(final BurstTable burst, final SynStage syn, final AckStage ack, final EncapStage encap,
                final NeighbourStage neighbour) {
+        this.burst = burst;
         this.counters = burst.counters;
         this.syn = syn;
         this.ack = ack;
@@ -57,6 +61,36 @@ final class ParseStage {
     void apply(final EngineSettings s) {
         this.vips = s.vips;
         this.flowHash = s.flowHash;
+        this.host = s.host;
+    }
+
+    /** Takes frames {@code start} to {@code end} (exclusive) of the burst, one at a time. */
+    void run(final MemorySegment mem, final MemorySegment descriptors, final int start, final int end) {
+        for (int i = start; i < end; i++) {
+            final int reason = frame(mem, descriptors, i);
+            if (reason != DropReason.NONE.ordinal()) {
+                refuse(mem, descriptors, i, reason);
+            }
+        }
+    }
+
+    /**
+     * A frame the proxy has no use for: the host's kernel gets it if it is the host's ({@link HostPath}), else it is
+     * dropped for {@code reason}. Only refused frames come here: the VIP path never pays for the host's.
+     */
+    private void refuse(final MemorySegment mem, final MemorySegment descriptors, final int index, final int reason) {
+        if (host != null && HostPath.eligible(reason)) {
+            final int hostClass = host.classify(mem, FrameDescriptors.address(descriptors, index),
+                FrameDescriptors.length(descriptors, index));
+            if (hostClass != HostPath.NONE) {
+                counters.increment(hostClass == HostPath.CONTROL ? EngineCounters.TO_HOST_CONTROL
+                    : EngineCounters.TO_HOST_OTHER);
+                burst.verdicts |= 1 << Verdict.TO_HOST;
+                FrameDescriptors.setToHost(descriptors, index, hostClass);
+                return;
+            }
+        }
+        burst.drop(descriptors, index, reason);
     }
 
 
@@ -64,7 +98,7 @@ final class ParseStage {
      * Returns a drop reason ordinal, or {@code NONE} when the descriptor holds a transmit verdict or the frame waits
      * in lanes for one (given before {@link #process} returns).
      */
-    int frame(final MemorySegment mem, final MemorySegment descriptors, final int index) {
+    private int frame(final MemorySegment mem, final MemorySegment descriptors, final int index) {
         final long frame = FrameDescriptors.address(descriptors, index);
         final int length = FrameDescriptors.length(descriptors, index);
         final int rxFlags = FrameDescriptors.rxFlags(descriptors, index);
