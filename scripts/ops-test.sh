@@ -186,7 +186,7 @@ jvm_options() {
   local joined option options flags
   joined=$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' /usr/bin/synproxy | tr -s ' ')
   options=$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' scripts/synproxy | tr -s ' ' \
-    | grep -oE -- '-XX:[^ ")]+|--[a-z-]+=[^ "]+|--add-[a-z]+ [^ "$-][^ "]*')
+    | grep -oE -- '-XX:[^ ")]+|-Dsynproxy\.segmentChecks=[a-z]+|--[a-z-]+=[^ "]+|--add-[a-z]+ [^ "$-][^ "]*')
   [ -n "$options" ] || say "no JVM options found in scripts/synproxy"
   while read -r option; do
     grep -qF -- "$option" <<< "$joined" || say "the wrapper lacks $option"
@@ -195,8 +195,13 @@ jvm_options() {
   grep -q 'TieredCompilation *= false' <<< "$flags" || say "run: TieredCompilation not off: $flags"
   flags=$(SYNPROXY_JAVA_OPTS=-XX:+PrintFlagsFinal /usr/bin/synproxy check --help | grep -E ' TieredCompilation ')
   grep -q 'TieredCompilation *= true' <<< "$flags" || say "check: TieredCompilation off: $flags"
+  flags=$(SYNPROXY_JAVA_OPTS=-XshowSettings:properties /usr/bin/synproxy run --help 2>&1 | grep -E 'segmentChecks' || true)
+  grep -q 'synproxy.segmentChecks = false' <<< "$flags" || say "run: segment checks not off: $flags"
+  flags=$(SYNPROXY_JAVA_OPTS=-XshowSettings:properties /usr/bin/synproxy check --help 2>&1 | grep -E 'segmentChecks' || true)
+  [ -z "$flags" ] || say "check: segment checks off: $flags"
 }
-check "the wrapper passes scripts/synproxy's JVM options (-XX:-TieredCompilation for run only)" jvm_options
+check "the wrapper passes scripts/synproxy's JVM options (-XX:-TieredCompilation and no segment checks for run only)" \
+  jvm_options
 
 java_selection() {
   # JAVA_HOME that is no JDK 25 is passed over; with no JDK 25 at all (an empty /usr/lib/jvm), a clear message.

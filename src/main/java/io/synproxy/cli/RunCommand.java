@@ -7,6 +7,7 @@ import io.synproxy.dataplane.DpdkException;
 import io.synproxy.dataplane.SaltWatchdog;
 import io.synproxy.engine.EngineCounters;
 import io.synproxy.engine.ProxyKeys;
+import io.synproxy.packet.Bytes;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -62,7 +63,8 @@ final class RunCommand implements Callable<Integer> {
         try (DataPlane plane = DataPlane.start(loaded, keys)) {
             Signal.handle(new Signal("HUP"), s -> plane.control().requestReload());
             System.out.println("running: " + plane.workers().size() + " worker(s); counters in "
-                + loaded.dataplane().statsFile() + "; reload backends with SIGHUP; stop with Ctrl-C");
+                + loaded.dataplane().statsFile() + "; reload backends with SIGHUP; stop with Ctrl-C"
+                + (Bytes.SEGMENT_CHECKS ? "" : "; packet path without segment checks"));
             final RunReport report = new RunReport(plane);
             if (warmup > 0 && !stop.await(warmup, TimeUnit.SECONDS)) {
                 report.startWindow();

@@ -1,6 +1,7 @@
 package io.synproxy.engine;
 
-import static io.synproxy.packet.Bytes.U32;
+
+import static io.synproxy.packet.Bytes.getU32;
 
 import io.synproxy.cookie.SaltSnapshot;
 import io.synproxy.cookie.SynCookie;
@@ -184,8 +185,8 @@ final class AckStage {
      */
     private boolean ackTimestamps(final MemorySegment mem, final long tcp, final int tcpLength) {
         if (tcpLength == TcpHeader.MIN_LENGTH + TcpOptions.ACK_TIMESTAMPS_LENGTH
-            && mem.get(U32, tcp + TcpHeader.OPTIONS_OFFSET) == TcpOptions.NOP_NOP_TIMESTAMPS) {
-            ackTsEcho = mem.get(U32, tcp + TcpHeader.OPTIONS_OFFSET + TcpOptions.ACK_TSECR_OFFSET);
+            && getU32(mem, tcp + TcpHeader.OPTIONS_OFFSET) == TcpOptions.NOP_NOP_TIMESTAMPS) {
+            ackTsEcho = getU32(mem, tcp + TcpHeader.OPTIONS_OFFSET + TcpOptions.ACK_TSECR_OFFSET);
             return true;
         }
         if (tcpLength > TcpHeader.MIN_LENGTH && options.parse(mem, tcp + TcpHeader.OPTIONS_OFFSET,

@@ -1,6 +1,7 @@
 package io.synproxy.engine;
 
-import static io.synproxy.packet.Bytes.U64;
+
+import static io.synproxy.packet.Bytes.setU64;
 
 import io.synproxy.packet.EncapHeader;
 import java.lang.foreign.MemorySegment;
@@ -61,7 +62,7 @@ final class AuthLanes {
         }
         messages.hashKeyed(count);
         for (int p = 0; p < count; p++) {
-            mem.set(U64, at[p], messages.hash[p]);
+            setU64(mem, at[p], messages.hash[p]);
         }
         count = 0;
     }

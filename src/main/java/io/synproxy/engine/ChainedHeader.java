@@ -1,6 +1,7 @@
 package io.synproxy.engine;
 
-import static io.synproxy.packet.Bytes.U64;
+
+import static io.synproxy.packet.Bytes.setU64;
 
 import io.synproxy.cookie.SipHash;
 import io.synproxy.packet.EncapHeader;
@@ -48,11 +49,11 @@ final class ChainedHeader {
                               final int previous) {
         final long at = header + EncapHeader.PREVIOUS_ADDRESS_OFFSET;
         if (table.isV6(previous)) {
-            mem.set(U64, at, table.addressHigh(previous));
-            mem.set(U64, at + 8, table.addressLow(previous));
+            setU64(mem, at, table.addressHigh(previous));
+            setU64(mem, at + 8, table.addressLow(previous));
         } else {
-            mem.set(U64, at, 0);
-            mem.set(U64, at + 8, IPV4_MAPPED | (table.addressV4(previous) & 0xffffffffL));
+            setU64(mem, at, 0);
+            setU64(mem, at + 8, IPV4_MAPPED | (table.addressV4(previous) & 0xffffffffL));
         }
     }
 

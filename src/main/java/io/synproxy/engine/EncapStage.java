@@ -1,9 +1,10 @@
 package io.synproxy.engine;
 
-import static io.synproxy.packet.Bytes.LE32;
-import static io.synproxy.packet.Bytes.LE64;
-import static io.synproxy.packet.Bytes.U16;
-import static io.synproxy.packet.Bytes.U64;
+
+import static io.synproxy.packet.Bytes.getLE32;
+import static io.synproxy.packet.Bytes.getLE64;
+import static io.synproxy.packet.Bytes.setU16;
+import static io.synproxy.packet.Bytes.setU64;
 
 import io.synproxy.packet.EncapHeader;
 import io.synproxy.packet.EthernetHeader;
@@ -136,15 +137,15 @@ final class EncapStage {
         final long authenticatorAt = header + (chained ? EncapHeader.PREVIOUS_AUTHENTICATOR_OFFSET
             : EncapHeader.AUTHENTICATOR_OFFSET);
         final long m0 = EncapHeader.firstBlock(firstWord, secondWord);
-        final long transportHead = mem.get(LE64, transport);
-        final long last = EncapHeader.lastBlock(mem.get(LE32, transport + 8), innerV6);
+        final long transportHead = getLE64(mem, transport);
+        final long last = EncapHeader.lastBlock(getLE32(mem, transport + 8), innerV6);
         final long k0 = table.authK0(chained ? previous : backend);
         final long k1 = table.authK1(chained ? previous : backend);
         if (innerV6) {
-            authenticatorsV6.addV6(authenticatorAt, k0, k1, m0, mem.get(LE64, ip + 8), mem.get(LE64, ip + 16),
-                mem.get(LE64, ip + 24), mem.get(LE64, ip + 32), transportHead, last);
+            authenticatorsV6.addV6(authenticatorAt, k0, k1, m0, getLE64(mem, ip + 8), getLE64(mem, ip + 16),
+                getLE64(mem, ip + 24), getLE64(mem, ip + 32), transportHead, last);
         } else {
-            authenticatorsV4.addV4(authenticatorAt, k0, k1, m0, mem.get(LE64, ip + Ipv4Header.SOURCE_OFFSET),
+            authenticatorsV4.addV4(authenticatorAt, k0, k1, m0, getLE64(mem, ip + Ipv4Header.SOURCE_OFFSET),
                 transportHead, last);
         }
 
@@ -180,7 +181,7 @@ final class EncapStage {
                 : EncapHeader.PROTOCOL_IPV4);
             EncapHeader.write(mem, header, chainedFirst, EncapHeader.FLAG_PREVIOUS, 0);
             ChainedHeader.writePrevious(mem, header, table, previous);
-            mem.set(U64, header + EncapHeader.AUTHENTICATOR_OFFSET, chain.receiverAuthenticator(mem, header, ip,
+            setU64(mem, header + EncapHeader.AUTHENTICATOR_OFFSET, chain.receiverAuthenticator(mem, header, ip,
                 innerV6, transport, table.authK0(backend), table.authK1(backend)));
             counters.increment(EngineCounters.CHAINED);
         } else {
@@ -203,7 +204,7 @@ final class EncapStage {
             FrameDescriptors.setTxRequest(descriptors, index, 0);
             return;
         }
-        mem.set(U16, outerIp + Ipv4Header.CHECKSUM_OFFSET, (short) 0);
+        setU16(mem, outerIp + Ipv4Header.CHECKSUM_OFFSET, (short) 0);
         FrameDescriptors.setTxRequest(descriptors, index, FrameDescriptors.txRequest(FrameDescriptors.TX_IP_CHECKSUM,
             EthernetHeader.LENGTH, Ipv4Header.MIN_LENGTH, 0));
     }

@@ -1,7 +1,15 @@
 package io.synproxy.engine;
 
+import static io.synproxy.packet.Bytes.getNative16;
+import static io.synproxy.packet.Bytes.getNative32;
+import static io.synproxy.packet.Bytes.getNative64;
+import static io.synproxy.packet.Bytes.getU8;
+import static io.synproxy.packet.Bytes.setNative16;
+import static io.synproxy.packet.Bytes.setNative32;
+import static io.synproxy.packet.Bytes.setNative64;
+import static io.synproxy.packet.Bytes.setU8;
+
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * The per-worker array of frame descriptors that carries a burst between the NIC side and the engine: the DPDK shim
@@ -79,10 +87,6 @@ public final class FrameDescriptors {
     /** The NIC verified the TCP checksum. */
     public static final int RX_L4_CHECKSUM_GOOD = 2;
 
-    private static final ValueLayout.OfLong ADDRESS = ValueLayout.JAVA_LONG_UNALIGNED;
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     /** Descriptors are in native order: where the verdict byte sits in the 8 bytes from {@link #TX_OFFLOAD_OFFSET}. */
     private static final boolean LITTLE_ENDIAN = java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN;
 
@@ -103,7 +107,7 @@ public final class FrameDescriptors {
 
     /** The TX request of a frame with a TX verdict (0: none). */
     public static int txOffload(final MemorySegment descriptors, final int index) {
-        return descriptors.get(INT, (long) index * SIZE + TX_OFFLOAD_OFFSET);
+        return getNative32(descriptors, (long) index * SIZE + TX_OFFLOAD_OFFSET);
     }
 
     /**
@@ -111,56 +115,56 @@ public final class FrameDescriptors {
      * exception path): what it holds is the RSS hash of its reception.
      */
     public static void clearTxRequest(final MemorySegment descriptors, final int index) {
-        descriptors.set(INT, (long) index * SIZE + TX_OFFLOAD_OFFSET, 0);
+        setNative32(descriptors, (long) index * SIZE + TX_OFFLOAD_OFFSET, 0);
     }
 
     public static long address(final MemorySegment descriptors, final int index) {
-        return descriptors.get(ADDRESS, (long) index * SIZE + ADDRESS_OFFSET);
+        return getNative64(descriptors, (long) index * SIZE + ADDRESS_OFFSET);
     }
 
     public static int length(final MemorySegment descriptors, final int index) {
-        return descriptors.get(INT, (long) index * SIZE + LENGTH_OFFSET);
+        return getNative32(descriptors, (long) index * SIZE + LENGTH_OFFSET);
     }
 
     public static int headroom(final MemorySegment descriptors, final int index) {
-        return descriptors.get(SHORT, (long) index * SIZE + HEADROOM_OFFSET) & 0xffff;
+        return getNative16(descriptors, (long) index * SIZE + HEADROOM_OFFSET) & 0xffff;
     }
 
     public static int tailroom(final MemorySegment descriptors, final int index) {
-        return descriptors.get(SHORT, (long) index * SIZE + TAILROOM_OFFSET) & 0xffff;
+        return getNative16(descriptors, (long) index * SIZE + TAILROOM_OFFSET) & 0xffff;
     }
 
     public static int rxFlags(final MemorySegment descriptors, final int index) {
-        return descriptors.get(SHORT, (long) index * SIZE + RX_FLAGS_OFFSET) & 0xffff;
+        return getNative16(descriptors, (long) index * SIZE + RX_FLAGS_OFFSET) & 0xffff;
     }
 
     public static int verdict(final MemorySegment descriptors, final int index) {
-        return descriptors.get(ValueLayout.JAVA_BYTE, (long) index * SIZE + VERDICT_OFFSET);
+        return getU8(descriptors, (long) index * SIZE + VERDICT_OFFSET);
     }
 
     public static int reason(final MemorySegment descriptors, final int index) {
-        return descriptors.get(ValueLayout.JAVA_BYTE, (long) index * SIZE + REASON_OFFSET);
+        return getU8(descriptors, (long) index * SIZE + REASON_OFFSET);
     }
 
     /** Sets the input fields of one descriptor (what the shim does for each received frame). */
     public static void setFrame(final MemorySegment descriptors, final int index, final long address,
                                 final int length, final int headroom, final int tailroom, final int rxFlags) {
         final long at = (long) index * SIZE;
-        descriptors.set(ADDRESS, at + ADDRESS_OFFSET, address);
-        descriptors.set(INT, at + LENGTH_OFFSET, length);
-        descriptors.set(SHORT, at + HEADROOM_OFFSET, (short) headroom);
-        descriptors.set(SHORT, at + TAILROOM_OFFSET, (short) tailroom);
-        descriptors.set(INT, at + RSS_HASH_OFFSET, 0);
-        descriptors.set(SHORT, at + RX_FLAGS_OFFSET, (short) rxFlags);
-        descriptors.set(SHORT, at + VERDICT_OFFSET, (short) 0);
+        setNative64(descriptors, at + ADDRESS_OFFSET, address);
+        setNative32(descriptors, at + LENGTH_OFFSET, length);
+        setNative16(descriptors, at + HEADROOM_OFFSET, (short) headroom);
+        setNative16(descriptors, at + TAILROOM_OFFSET, (short) tailroom);
+        setNative32(descriptors, at + RSS_HASH_OFFSET, 0);
+        setNative16(descriptors, at + RX_FLAGS_OFFSET, (short) rxFlags);
+        setNative16(descriptors, at + VERDICT_OFFSET, (short) 0);
     }
 
     static void setResult(final MemorySegment descriptors, final int index, final long address, final int length,
                           final int verdict) {
         final long at = (long) index * SIZE;
-        descriptors.set(ADDRESS, at + ADDRESS_OFFSET, address);
-        descriptors.set(INT, at + LENGTH_OFFSET, length);
-        descriptors.set(ValueLayout.JAVA_BYTE, at + VERDICT_OFFSET, (byte) verdict);
+        setNative64(descriptors, at + ADDRESS_OFFSET, address);
+        setNative32(descriptors, at + LENGTH_OFFSET, length);
+        setU8(descriptors, at + VERDICT_OFFSET, (byte) verdict);
     }
 
     /**
@@ -172,12 +176,12 @@ public final class FrameDescriptors {
     static void setResult(final MemorySegment descriptors, final int index, final long address, final int length,
                           final int verdict, final int txRequest) {
         final long at = (long) index * SIZE;
-        descriptors.set(ADDRESS, at + ADDRESS_OFFSET, address);
-        descriptors.set(INT, at + LENGTH_OFFSET, length);
+        setNative64(descriptors, at + ADDRESS_OFFSET, address);
+        setNative32(descriptors, at + LENGTH_OFFSET, length);
         final long request = txRequest & 0xffffffffL;
         final long verdictByte = verdict & 0xffL;
         final int verdictAt = VERDICT_OFFSET - TX_OFFLOAD_OFFSET; // byte 6 of the 8
-        descriptors.set(LONG, at + TX_OFFLOAD_OFFSET, LITTLE_ENDIAN
+        setNative64(descriptors, at + TX_OFFLOAD_OFFSET, LITTLE_ENDIAN
             ? request | verdictByte << (8 * verdictAt) : request << 32 | verdictByte << (8 * (7 - verdictAt)));
     }
 
@@ -186,18 +190,18 @@ public final class FrameDescriptors {
      * offload). Only for such ports: the shim reads no other port's, and this store is all the offload costs there.
      */
     static void setTxRequest(final MemorySegment descriptors, final int index, final int txRequest) {
-        descriptors.set(INT, (long) index * SIZE + TX_OFFLOAD_OFFSET, txRequest);
+        setNative32(descriptors, (long) index * SIZE + TX_OFFLOAD_OFFSET, txRequest);
     }
 
     static void setToHost(final MemorySegment descriptors, final int index, final int hostClass) {
         final long at = (long) index * SIZE;
-        descriptors.set(ValueLayout.JAVA_BYTE, at + VERDICT_OFFSET, (byte) Verdict.TO_HOST);
-        descriptors.set(ValueLayout.JAVA_BYTE, at + REASON_OFFSET, (byte) hostClass);
+        setU8(descriptors, at + VERDICT_OFFSET, (byte) Verdict.TO_HOST);
+        setU8(descriptors, at + REASON_OFFSET, (byte) hostClass);
     }
 
     static void setDrop(final MemorySegment descriptors, final int index, final int reason) {
         final long at = (long) index * SIZE;
-        descriptors.set(ValueLayout.JAVA_BYTE, at + VERDICT_OFFSET, (byte) Verdict.DROP);
-        descriptors.set(ValueLayout.JAVA_BYTE, at + REASON_OFFSET, (byte) reason);
+        setU8(descriptors, at + VERDICT_OFFSET, (byte) Verdict.DROP);
+        setU8(descriptors, at + REASON_OFFSET, (byte) reason);
     }
 }

@@ -1,8 +1,9 @@
 package io.synproxy.engine;
 
-import static io.synproxy.packet.Bytes.U32;
-import static io.synproxy.packet.Bytes.U64;
-import static io.synproxy.packet.Bytes.U8;
+
+import static io.synproxy.packet.Bytes.getU32;
+import static io.synproxy.packet.Bytes.getU64;
+import static io.synproxy.packet.Bytes.getU8;
 
 import io.synproxy.config.IpAddress;
 import io.synproxy.packet.EthernetHeader;
@@ -74,35 +75,35 @@ public final class HostPath {
             return CONTROL;
         }
         if (etherType == EthernetHeader.ETHER_TYPE_IPV4 && length >= EthernetHeader.LENGTH + Ipv4Header.MIN_LENGTH
-            && (mem.get(U8, ip) >>> 4) == 4) {
-            final int destination = mem.get(U32, ip + Ipv4Header.DESTINATION_OFFSET);
+            && (getU8(mem, ip) >>> 4) == 4) {
+            final int destination = getU32(mem, ip + Ipv4Header.DESTINATION_OFFSET);
             if (vips.ownsV4(destination)) {
                 return NONE;
             }
             if (contains(hostV4, destination)) {
-                return contains(peersV4, mem.get(U32, ip + Ipv4Header.SOURCE_OFFSET)) ? CONTROL : OTHER;
+                return contains(peersV4, getU32(mem, ip + Ipv4Header.SOURCE_OFFSET)) ? CONTROL : OTHER;
             }
             return passOther ? OTHER : NONE;
         }
         if (etherType == EthernetHeader.ETHER_TYPE_IPV6 && length >= EthernetHeader.LENGTH + Ipv6Header.LENGTH
-            && (mem.get(U8, ip) >>> 4) == 6) {
-            final long high = mem.get(U64, ip + Ipv6Header.DESTINATION_OFFSET);
-            final long low = mem.get(U64, ip + Ipv6Header.DESTINATION_OFFSET + 8);
+            && (getU8(mem, ip) >>> 4) == 6) {
+            final long high = getU64(mem, ip + Ipv6Header.DESTINATION_OFFSET);
+            final long low = getU64(mem, ip + Ipv6Header.DESTINATION_OFFSET + 8);
             if (vips.ownsV6(high, low)) {
                 return NONE;
             }
             if (Ipv6Header.nextHeader(mem, ip) == Icmpv6Header.NEXT_HEADER_ICMPV6
                 && length > EthernetHeader.LENGTH + Ipv6Header.LENGTH
-                && (mem.get(U8, ip + Ipv6Header.HOP_LIMIT_OFFSET) & 0xff) == ND_HOP_LIMIT) {
-                final int type = mem.get(U8, ip + Ipv6Header.LENGTH) & 0xff;
+                && (getU8(mem, ip + Ipv6Header.HOP_LIMIT_OFFSET) & 0xff) == ND_HOP_LIMIT) {
+                final int type = getU8(mem, ip + Ipv6Header.LENGTH) & 0xff;
                 if (type >= ND_FIRST_TYPE && type <= ND_LAST_TYPE) {
                     return CONTROL;
                 }
             }
             // fe80::/10: link-local unicast; on this link, to our MAC, it is the host interface's own address.
             if (containsV6(hostV6, high, low) || (high >>> 54) == 0x3fa) {
-                return containsV6(peersV6, mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET),
-                    mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET + 8)) ? CONTROL : OTHER;
+                return containsV6(peersV6, getU64(mem, ip + Ipv6Header.SOURCE_OFFSET),
+                    getU64(mem, ip + Ipv6Header.SOURCE_OFFSET + 8)) ? CONTROL : OTHER;
             }
             return passOther ? OTHER : NONE;
         }

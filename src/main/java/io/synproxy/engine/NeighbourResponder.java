@@ -1,9 +1,14 @@
 package io.synproxy.engine;
 
-import static io.synproxy.packet.Bytes.U16;
-import static io.synproxy.packet.Bytes.U32;
-import static io.synproxy.packet.Bytes.U64;
-import static io.synproxy.packet.Bytes.U8;
+
+import static io.synproxy.packet.Bytes.getU16;
+import static io.synproxy.packet.Bytes.getU32;
+import static io.synproxy.packet.Bytes.getU64;
+import static io.synproxy.packet.Bytes.getU8;
+import static io.synproxy.packet.Bytes.setU16;
+import static io.synproxy.packet.Bytes.setU32;
+import static io.synproxy.packet.Bytes.setU64;
+import static io.synproxy.packet.Bytes.setU8;
 
 import io.synproxy.packet.ArpHeader;
 import io.synproxy.packet.Checksum;
@@ -36,15 +41,15 @@ final class NeighbourResponder {
         if (length < l2 + ArpHeader.LENGTH) {
             return -DropReason.TRUNCATED.ordinal();
         }
-        if ((mem.get(U64, arp) >>> 16) != ArpHeader.ETHERNET_IPV4_PREFIX
-            || (mem.get(U16, arp + ArpHeader.OPERATION_OFFSET) & 0xffff) != ArpHeader.REQUEST) {
+        if ((getU64(mem, arp) >>> 16) != ArpHeader.ETHERNET_IPV4_PREFIX
+            || (getU16(mem, arp + ArpHeader.OPERATION_OFFSET) & 0xffff) != ArpHeader.REQUEST) {
             return -DropReason.ARP_IGNORED.ordinal();
         }
-        final int target = mem.get(U32, arp + ArpHeader.TARGET_IP_OFFSET);
+        final int target = getU32(mem, arp + ArpHeader.TARGET_IP_OFFSET);
         if (!owned.ownsV4(target)) {
             return -DropReason.ARP_IGNORED.ordinal();
         }
-        final int sender = mem.get(U32, arp + ArpHeader.SENDER_IP_OFFSET);
+        final int sender = getU32(mem, arp + ArpHeader.SENDER_IP_OFFSET);
         if (Martians.v4(sender) || owned.ownsV4(sender)) {
             // A reply would teach nothing to no one, or answer someone claiming our own address.
             return -DropReason.MARTIAN_SOURCE.ordinal();
@@ -61,11 +66,11 @@ final class NeighbourResponder {
         final int senderIp = sender;
         EthernetHeader.putMac(mem, frame + EthernetHeader.DESTINATION_OFFSET, senderMac);
         EthernetHeader.putMac(mem, frame + EthernetHeader.SOURCE_OFFSET, mac);
-        mem.set(U16, arp + ArpHeader.OPERATION_OFFSET, (short) ArpHeader.REPLY);
+        setU16(mem, arp + ArpHeader.OPERATION_OFFSET, (short) ArpHeader.REPLY);
         EthernetHeader.putMac(mem, arp + ArpHeader.SENDER_MAC_OFFSET, mac);
-        mem.set(U32, arp + ArpHeader.SENDER_IP_OFFSET, target);
+        setU32(mem, arp + ArpHeader.SENDER_IP_OFFSET, target);
         EthernetHeader.putMac(mem, arp + ArpHeader.TARGET_MAC_OFFSET, senderMac);
-        mem.set(U32, arp + ArpHeader.TARGET_IP_OFFSET, senderIp);
+        setU32(mem, arp + ArpHeader.TARGET_IP_OFFSET, senderIp);
         pad(mem, frame, l2 + ArpHeader.LENGTH, outLength);
         return outLength;
     }
@@ -78,15 +83,15 @@ final class NeighbourResponder {
     int neighbourSolicitation(final MemorySegment mem, final long frame, final int length, final long ip,
                               final long icmp, final int icmpLength, final int tailroom, final long localMac) {
         if (icmp != ip + Ipv6Header.LENGTH || icmpLength < Icmpv6Header.NEIGHBOUR_MESSAGE_LENGTH
-            || (mem.get(U8, icmp) & 0xff) != Icmpv6Header.TYPE_NEIGHBOUR_SOLICITATION
-            || mem.get(U8, icmp + 1) != 0
-            || (mem.get(U8, ip + Ipv6Header.HOP_LIMIT_OFFSET) & 0xff) != Icmpv6Header.ND_HOP_LIMIT) {
+            || (getU8(mem, icmp) & 0xff) != Icmpv6Header.TYPE_NEIGHBOUR_SOLICITATION
+            || getU8(mem, icmp + 1) != 0
+            || (getU8(mem, ip + Ipv6Header.HOP_LIMIT_OFFSET) & 0xff) != Icmpv6Header.ND_HOP_LIMIT) {
             return -DropReason.ND_IGNORED.ordinal();
         }
-        final long sourceHigh = mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET);
-        final long sourceLow = mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET + 8);
-        final long targetHigh = mem.get(U64, icmp + Icmpv6Header.TARGET_OFFSET);
-        final long targetLow = mem.get(U64, icmp + Icmpv6Header.TARGET_OFFSET + 8);
+        final long sourceHigh = getU64(mem, ip + Ipv6Header.SOURCE_OFFSET);
+        final long sourceLow = getU64(mem, ip + Ipv6Header.SOURCE_OFFSET + 8);
+        final long targetHigh = getU64(mem, icmp + Icmpv6Header.TARGET_OFFSET);
+        final long targetLow = getU64(mem, icmp + Icmpv6Header.TARGET_OFFSET + 8);
         // Duplicate address detection (source ::) is another host probing for our address: not answered here.
         if ((sourceHigh == 0 && sourceLow == 0) || !owned.ownsV6(targetHigh, targetLow)) {
             return -DropReason.ND_IGNORED.ordinal();
@@ -114,16 +119,16 @@ final class NeighbourResponder {
         final int icmpOut = Icmpv6Header.NEIGHBOUR_MESSAGE_LENGTH + 8;
         Ipv6Header.write(mem, ip, 0, 0, icmpOut, Icmpv6Header.NEXT_HEADER_ICMPV6, Icmpv6Header.ND_HOP_LIMIT,
             targetHigh, targetLow, sourceHigh, sourceLow);
-        mem.set(U32, icmp, Icmpv6Header.TYPE_NEIGHBOUR_ADVERTISEMENT << 24);
-        mem.set(U32, icmp + Icmpv6Header.FLAGS_OFFSET, Icmpv6Header.FLAGS_SOLICITED_OVERRIDE);
-        mem.set(U64, icmp + Icmpv6Header.TARGET_OFFSET, targetHigh);
-        mem.set(U64, icmp + Icmpv6Header.TARGET_OFFSET + 8, targetLow);
+        setU32(mem, icmp, Icmpv6Header.TYPE_NEIGHBOUR_ADVERTISEMENT << 24);
+        setU32(mem, icmp + Icmpv6Header.FLAGS_OFFSET, Icmpv6Header.FLAGS_SOLICITED_OVERRIDE);
+        setU64(mem, icmp + Icmpv6Header.TARGET_OFFSET, targetHigh);
+        setU64(mem, icmp + Icmpv6Header.TARGET_OFFSET + 8, targetLow);
         final long option = icmp + Icmpv6Header.NEIGHBOUR_MESSAGE_LENGTH;
-        mem.set(U16, option, (short) ((Icmpv6Header.OPTION_TARGET_LINK_LAYER << 8) | 1));
+        setU16(mem, option, (short) ((Icmpv6Header.OPTION_TARGET_LINK_LAYER << 8) | 1));
         EthernetHeader.putMac(mem, option + 2, mac);
         final long outPseudo = Checksum.sum(mem, ip + Ipv6Header.SOURCE_OFFSET, 32)
             + Icmpv6Header.NEXT_HEADER_ICMPV6 + icmpOut;
-        mem.set(U16, icmp + Icmpv6Header.CHECKSUM_OFFSET,
+        setU16(mem, icmp + Icmpv6Header.CHECKSUM_OFFSET,
             (short) Checksum.finish(outPseudo + Checksum.sum(mem, icmp, icmpOut)));
         return outLength;
     }
@@ -136,7 +141,7 @@ final class NeighbourResponder {
 
     private static void pad(final MemorySegment mem, final long frame, final int from, final int to) {
         for (long at = frame + from; at < frame + to; at++) {
-            mem.set(U8, at, (byte) 0);
+            setU8(mem, at, (byte) 0);
         }
     }
 }

@@ -56,7 +56,8 @@ final class NeighbourStage {
 
     /** An ICMPv6 message other than "packet too big": a neighbour solicitation is answered, else its drop reason. */
     int neighbourSolicitation(final MemorySegment mem, final MemorySegment descriptors, final int index,
-                              final long frame, final int length, final long ip, final long icmp, final int icmpLength) {
+                              final long frame, final int length, final long ip, final long icmp,
+                              final int icmpLength) {
         return reply(descriptors, index, frame, neighbours.neighbourSolicitation(mem, frame, length, ip, icmp,
             icmpLength, FrameDescriptors.tailroom(descriptors, index), localMac));
     }

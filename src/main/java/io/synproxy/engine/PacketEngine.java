@@ -11,7 +11,8 @@ import java.lang.foreign.MemorySegment;
  *   <li>SYN to a VIP: rewritten into the SYN-ACK whose ISN is the cookie ({@link Verdict#TX_CLIENT}).</li>
  *   <li>ACK to a VIP whose cookie validates: encapsulated to its Maglev backend with the handshake mark
  *       ({@link Verdict#TX_BACKEND}).</li>
- *   <li>Other TCP to a VIP (data, FIN, RST, ACKs that do not validate): encapsulated unmarked; the backend decides.</li>
+ *   <li>Other TCP to a VIP (data, FIN, RST, ACKs that do not validate): encapsulated unmarked; the backend
+ *       decides.</li>
  *   <li>Everything else: dropped with a counted {@link DropReason}, or handed to the host's kernel.</li>
  * </ul>
  *

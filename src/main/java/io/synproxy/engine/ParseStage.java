@@ -1,10 +1,11 @@
 package io.synproxy.engine;
 
-import static io.synproxy.packet.Bytes.LE32;
-import static io.synproxy.packet.Bytes.U16;
-import static io.synproxy.packet.Bytes.U32;
-import static io.synproxy.packet.Bytes.U64;
-import static io.synproxy.packet.Bytes.U8;
+
+import static io.synproxy.packet.Bytes.getLE32;
+import static io.synproxy.packet.Bytes.getU16;
+import static io.synproxy.packet.Bytes.getU32;
+import static io.synproxy.packet.Bytes.getU64;
+import static io.synproxy.packet.Bytes.getU8;
 
 import io.synproxy.packet.Checksum;
 import io.synproxy.packet.EthernetHeader;
@@ -22,11 +23,16 @@ import java.lang.foreign.MemorySegment;
  * preceded by a check that the bytes lie inside the frame.
  *
  * <pre>
- *  Ethernet           [802.1Q]    IPv4 (IHL * 4)                                 TCP (data offset * 4)
- *  +-----+-----+----+-----+----+---------------------------------------------+---------------------------+
- *  | dst | src | ET | TCI | ET | ver IHL TOS len id frag | TTL proto sum src | dst | [options] | ports seq | ack off flags win | ...
- *  +-----+-----+----+-----+----+---------------------------------------------+---------------------------+
- *                                  w0 (8 bytes)             w1 (8 bytes)      dst (4)          t0 (8)      t1 (8)
+ *  Ethernet           [802.1Q]    IPv4 (IHL * 4)
+ *  +-----+-----+----+-----+----+---------------------------+--------------------------+-----+-----------+
+ *  | dst | src | ET | TCI | ET | ver IHL TOS len id frag    | TTL proto sum src        | dst | [options] |
+ *  +-----+-----+----+-----+----+---------------------------+--------------------------+-----+-----------+
+ *                                w0 (8 bytes)                w1 (8 bytes)               (4)
+ *  TCP (data offset * 4)
+ *  +---------------------------+--------------------------------------+-----------+
+ *  | src port dst port seq     | ack  offset flags window             | ...       |
+ *  +---------------------------+--------------------------------------+-----------+
+ *   t0 (8 bytes)                t1 (8 bytes)
  * </pre>
  *
  * IPv6: the fixed header, then at most {@value #MAX_IPV6_EXTENSIONS} skippable extension headers, then TCP or
@@ -106,14 +112,14 @@ final class ParseStage {
             return DropReason.TRUNCATED.ordinal();
         }
         // The I/G bit: the lowest bit of the destination's first byte.
-        final boolean group = (mem.get(U8, frame) & 1) != 0;
+        final boolean group = (getU8(mem, frame) & 1) != 0;
         int etherType = EthernetHeader.etherType(mem, frame);
         int l2 = EthernetHeader.LENGTH;
         if (etherType == EthernetHeader.ETHER_TYPE_VLAN) {
             if (length < EthernetHeader.LENGTH + EthernetHeader.VLAN_TAG_LENGTH) {
                 return DropReason.TRUNCATED.ordinal();
             }
-            etherType = mem.get(U16, frame + EthernetHeader.TAGGED_ETHER_TYPE_OFFSET) & 0xffff;
+            etherType = getU16(mem, frame + EthernetHeader.TAGGED_ETHER_TYPE_OFFSET) & 0xffff;
             l2 += EthernetHeader.VLAN_TAG_LENGTH;
         }
         final long ip = frame + l2;
@@ -140,9 +146,9 @@ final class ParseStage {
         if (length < l2 + Ipv4Header.MIN_LENGTH) {
             return DropReason.TRUNCATED.ordinal();
         }
-        final long w0 = mem.get(U64, ip);                        // version+IHL, TOS, length | id, flags+fragment
-        final long w1 = mem.get(U64, ip + Ipv4Header.TTL_OFFSET); // TTL, protocol, checksum | source
-        final int destination = mem.get(U32, ip + Ipv4Header.DESTINATION_OFFSET);
+        final long w0 = getU64(mem, ip);                        // version+IHL, TOS, length | id, flags+fragment
+        final long w1 = getU64(mem, ip + Ipv4Header.TTL_OFFSET); // TTL, protocol, checksum | source
+        final int destination = getU32(mem, ip + Ipv4Header.DESTINATION_OFFSET);
         final int ihl = Ipv4Header.headerLength(w0);
         if (Ipv4Header.version(w0) != 4 || ihl < Ipv4Header.MIN_LENGTH) {
             return DropReason.BAD_IP_HEADER.ordinal();
@@ -179,8 +185,8 @@ final class ParseStage {
         if (segmentLength < TcpHeader.MIN_LENGTH) {
             return DropReason.TRUNCATED.ordinal();
         }
-        final long t0 = mem.get(U64, tcp);                                   // ports | sequence
-        final long t1 = mem.get(U64, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET); // ack | offset, flags, window
+        final long t0 = getU64(mem, tcp);                                   // ports | sequence
+        final long t1 = getU64(mem, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET); // ack | offset, flags, window
         if (!vips.containsV4(destination, TcpHeader.destinationPort(t0))) {
             return DropReason.NOT_VIP.ordinal();
         }
@@ -254,8 +260,8 @@ final class ParseStage {
         if (segmentLength < TcpHeader.MIN_LENGTH) {
             return DropReason.TRUNCATED.ordinal();
         }
-        final long vipHigh = mem.get(U64, ip + Ipv6Header.DESTINATION_OFFSET);
-        final long vipLow = mem.get(U64, ip + Ipv6Header.DESTINATION_OFFSET + 8);
+        final long vipHigh = getU64(mem, ip + Ipv6Header.DESTINATION_OFFSET);
+        final long vipLow = getU64(mem, ip + Ipv6Header.DESTINATION_OFFSET + 8);
         if (!vips.containsV6(vipHigh, vipLow, TcpHeader.destinationPort(mem, tcp))) {
             return DropReason.NOT_VIP.ordinal();
         }
@@ -269,11 +275,11 @@ final class ParseStage {
                 rxFlags);
         }
         // The flow hash reads the addresses as little-endian message words, as the cookie does.
-        final long a0 = Long.reverseBytes(mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET));
-        final long a1 = Long.reverseBytes(mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET + 8));
+        final long a0 = Long.reverseBytes(getU64(mem, ip + Ipv6Header.SOURCE_OFFSET));
+        final long a1 = Long.reverseBytes(getU64(mem, ip + Ipv6Header.SOURCE_OFFSET + 8));
         final long a2 = Long.reverseBytes(vipHigh);
         final long a3 = Long.reverseBytes(vipLow);
-        final int ports = mem.get(LE32, tcp);
+        final int ports = getLE32(mem, tcp);
         final long flow = flowHash.v6(a0, a1, a2, a3, ports);
         if ((flags & (TcpHeader.ACK | TcpHeader.SYN | TcpHeader.RST)) == TcpHeader.ACK) {
             return ack.v6(mem, descriptors, index, frame, ip, packetLength, tcp, tcpLength, flow, a0, a1, a2, a3,

@@ -1,10 +1,11 @@
 package io.synproxy.engine;
 
-import static io.synproxy.packet.Bytes.LE32;
-import static io.synproxy.packet.Bytes.LE64;
-import static io.synproxy.packet.Bytes.U32;
-import static io.synproxy.packet.Bytes.U64;
-import static io.synproxy.packet.Bytes.U8;
+
+import static io.synproxy.packet.Bytes.getLE32;
+import static io.synproxy.packet.Bytes.getLE64;
+import static io.synproxy.packet.Bytes.getU32;
+import static io.synproxy.packet.Bytes.getU64;
+import static io.synproxy.packet.Bytes.getU8;
 
 import io.synproxy.packet.IcmpError;
 import io.synproxy.packet.Ipv4Header;
@@ -48,21 +49,21 @@ final class PathMtu {
             || IcmpError.code(mem, icmp) != IcmpError.CODE_FRAGMENTATION_NEEDED) {
             return DropReason.ICMP_IGNORED.ordinal();
         }
-        final int versionIhl = mem.get(U8, quoted) & 0xff;
+        final int versionIhl = getU8(mem, quoted) & 0xff;
         final int ihl = (versionIhl & 0x0f) * 4;
         if (versionIhl >>> 4 != 4 || ihl < Ipv4Header.MIN_LENGTH
             || quoted + ihl + IcmpError.QUOTED_TRANSPORT_MIN > end) {
             return DropReason.ICMP_IGNORED.ordinal();
         }
         final long transport = quoted + ihl;
-        final int vip = mem.get(U32, quoted + Ipv4Header.SOURCE_OFFSET);
-        if ((mem.get(U8, quoted + Ipv4Header.PROTOCOL_OFFSET) & 0xff) != Ipv4Header.PROTOCOL_TCP || vip != receiver
+        final int vip = getU32(mem, quoted + Ipv4Header.SOURCE_OFFSET);
+        if ((getU8(mem, quoted + Ipv4Header.PROTOCOL_OFFSET) & 0xff) != Ipv4Header.PROTOCOL_TCP || vip != receiver
             || !vips.containsV4(vip, TcpHeader.sourcePort(mem, transport))) {
             return DropReason.ICMP_IGNORED.ordinal();
         }
         // The quoted addresses and ports are VIP then client: swapped, they are the flow's as its packets carry them.
-        flow = flowHash.v4(Long.rotateLeft(mem.get(LE64, quoted + Ipv4Header.SOURCE_OFFSET), 32),
-            Integer.rotateLeft(mem.get(LE32, transport), 16));
+        flow = flowHash.v4(Long.rotateLeft(getLE64(mem, quoted + Ipv4Header.SOURCE_OFFSET), 32),
+            Integer.rotateLeft(getLE32(mem, transport), 16));
         return DropReason.NONE.ordinal();
     }
 
@@ -78,17 +79,17 @@ final class PathMtu {
         if (transport + IcmpError.QUOTED_TRANSPORT_MIN > end) {
             return DropReason.ICMP_IGNORED.ordinal();
         }
-        final long vipHigh = mem.get(U64, quoted + Ipv6Header.SOURCE_OFFSET);
-        final long vipLow = mem.get(U64, quoted + Ipv6Header.SOURCE_OFFSET + 8);
+        final long vipHigh = getU64(mem, quoted + Ipv6Header.SOURCE_OFFSET);
+        final long vipLow = getU64(mem, quoted + Ipv6Header.SOURCE_OFFSET + 8);
         if (Ipv6Header.version(mem, quoted) != 6 || Ipv6Header.nextHeader(mem, quoted) != Ipv6Header.NEXT_TCP
-            || vipHigh != mem.get(U64, ip + Ipv6Header.DESTINATION_OFFSET)
-            || vipLow != mem.get(U64, ip + Ipv6Header.DESTINATION_OFFSET + 8)
+            || vipHigh != getU64(mem, ip + Ipv6Header.DESTINATION_OFFSET)
+            || vipLow != getU64(mem, ip + Ipv6Header.DESTINATION_OFFSET + 8)
             || !vips.containsV6(vipHigh, vipLow, TcpHeader.sourcePort(mem, transport))) {
             return DropReason.ICMP_IGNORED.ordinal();
         }
-        flow = flowHash.v6(mem.get(LE64, quoted + Ipv6Header.DESTINATION_OFFSET),
-            mem.get(LE64, quoted + Ipv6Header.DESTINATION_OFFSET + 8), Long.reverseBytes(vipHigh),
-            Long.reverseBytes(vipLow), Integer.rotateLeft(mem.get(LE32, transport), 16));
+        flow = flowHash.v6(getLE64(mem, quoted + Ipv6Header.DESTINATION_OFFSET),
+            getLE64(mem, quoted + Ipv6Header.DESTINATION_OFFSET + 8), Long.reverseBytes(vipHigh),
+            Long.reverseBytes(vipLow), Integer.rotateLeft(getLE32(mem, transport), 16));
         return DropReason.NONE.ordinal();
     }
 }

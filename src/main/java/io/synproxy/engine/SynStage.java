@@ -1,10 +1,10 @@
 package io.synproxy.engine;
 
-import static io.synproxy.packet.Bytes.LE32;
-import static io.synproxy.packet.Bytes.LE64;
-import static io.synproxy.packet.Bytes.U32;
-import static io.synproxy.packet.Bytes.U64;
-import static io.synproxy.packet.Bytes.U8;
+
+import static io.synproxy.packet.Bytes.getLE32;
+import static io.synproxy.packet.Bytes.getU32;
+import static io.synproxy.packet.Bytes.getU64;
+import static io.synproxy.packet.Bytes.setU8;
 
 import io.synproxy.cookie.SaltSnapshot;
 import io.synproxy.cookie.SynCookie;
@@ -22,16 +22,8 @@ import java.lang.foreign.MemorySegment;
  * hashed together in SIMD lanes ({@link SynLanes}, this stage's table) and each SYN-ACK gets its sequence number,
  * TSval and checksum ({@link #finish}).
  *
- * <pre>
- *  the SYN-ACK's TCP header, written over the SYN's
- *  +---------+----------+---------------+----------------+-------------+------------------------------------+
- *  | ports   | seq      | ack = ISN + 1 | offset, SYN ACK | sum, urg 0  | MSS, [SACK-perm], [TS], [WS]       |
- *  | swapped | = cookie |               | [ECE], window   |             | Linux's order, padded with NOPs     |
- *  +---------+----------+---------------+----------------+-------------+------------------------------------+
- *   on arrival  finish    on arrival      on arrival        finish        on arrival (TSval in finish)
- * </pre>
- *
- * The IP header is rewritten whole (addresses swapped, our TTL), the MACs swapped; a port that computes checksums
+ * The SYN-ACK's bytes are written by {@link SynAckWriter} (its header drawn there). The IP header is rewritten whole
+ * (addresses swapped, our TTL), the MACs swapped; a port that computes checksums
  * ({@link PacketEngine#setTxChecksumOffload}) gets the IPv4 and TCP sums left to it.
  */
 final class SynStage {
@@ -120,11 +112,12 @@ final class SynStage {
         final SaltSnapshot keys = salts;
         lanes.hashAll(keys.currentK0(), keys.currentK1());
         if ((clientTxChecksum & FrameDescriptors.TX_TCP_CHECKSUM) != 0) {
-            completeOffloadedSynAcks(mem, lanes);
+            SynAckWriter.completeOffloaded(mem, lanes);
             return;
         }
         for (int p = 0; p < count; p++) {
-            completeSynAck(mem, lanes.tcp[p], lanes.cookie(p), lanes.timestamps[p], lanes.tsValue(p), lanes.sum[p]);
+            SynAckWriter.complete(mem, lanes.tcp[p], lanes.cookie(p), lanes.timestamps[p], lanes.tsValue(p),
+                lanes.sum[p]);
         }
         lanes.count = 0;
     }
@@ -155,13 +148,13 @@ final class SynStage {
         }
         final long optionsAt = tcp + TcpHeader.OPTIONS_OFFSET;
         final int optionsLength = tcpLength - TcpHeader.MIN_LENGTH;
-        final int checksumUrgent = mem.get(U32, tcp + TcpHeader.CHECKSUM_OFFSET);
+        final int checksumUrgent = getU32(mem, tcp + TcpHeader.CHECKSUM_OFFSET);
         final long optionsSum;
         if (optionsLength == TcpOptions.LINUX_LAYOUT_LENGTH) {
             // Linux's layout, the common case: three loads give the options and their checksum sum.
-            final long head = mem.get(U64, optionsAt);
-            final long timestamps = mem.get(U64, optionsAt + 8);
-            final int tail = mem.get(U32, optionsAt + 16);
+            final long head = getU64(mem, optionsAt);
+            final long timestamps = getU64(mem, optionsAt + 8);
+            final int tail = getU32(mem, optionsAt + 16);
             if (!options.parseLinuxLayout(head, timestamps, tail)
                 && !options.parse(mem, optionsAt, optionsLength)) {
                 return DropReason.BAD_TCP_OPTIONS.ordinal();
@@ -184,12 +177,12 @@ final class SynStage {
         final int isn = TcpHeader.sequence(t0);
         final int bits = SynCookie.withParity(salts, synOptionBits(flags, mssTableV4, DEFAULT_MSS_V4));
         final boolean timestamps = timestampsEnabled && options.timestamps;
-        final int tcpOut = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits, timestamps);
+        final int tcpOut = TcpHeader.MIN_LENGTH + SynAckWriter.optionsLength(bits, timestamps);
         final int outLength = l2 + Ipv4Header.MIN_LENGTH + tcpOut;
-        if (!fits(descriptors, index, length, outLength)) {
+        if (!SynAckWriter.fits(descriptors, index, length, outLength)) {
             return DropReason.NO_ROOM.ordinal();
         }
-        swapMacs(mem, frame);
+        SynAckWriter.swapMacs(mem, frame);
         if (clientTxChecksum != 0) {
             return offloadedSynAckV4(mem, descriptors, index, frame, l2, ip, tcpOut, isn, bits, pseudo, timestamps,
                 addressesBe, t0);
@@ -198,8 +191,8 @@ final class SynStage {
             Ipv4Header.PROTOCOL_TCP, (int) addressesBe, (int) (addressesBe >>> 32));
         final long portsAndIsn = Long.reverseBytes(t0);
         final long tcpAt = ip + Ipv4Header.MIN_LENGTH;
-        final long partialSum = writeSynAckHeader(mem, tcpAt, (int) portsAndIsn, isn, bits, advertisedMssV4, pseudo,
-            timestamps, options.tsValue, true);
+        final long partialSum = SynAckWriter.writeTcpHeader(mem, tcpAt, (int) portsAndIsn, isn, bits,
+            advertisedMssV4, pseudo, timestamps, options.tsValue, true, window, windowScale);
         // The cookie, and with it the sequence number, TSval and checksum, waits for the whole burst's cookies to be
         // hashed together.
         synAcksV4.addV4(tcpAt, bits, partialSum, timestamps, Long.reverseBytes(addressesBe), portsAndIsn);
@@ -207,10 +200,10 @@ final class SynStage {
     }
 
     /**
-     * {@link #synV4}'s last part when the receiving port computes checksums ({@link PacketEngine#setTxChecksumOffload}): the same
-     * SYN-ACK, with the IPv4 header checksum left 0 for the port (no header sum made) and the TCP checksum field
-     * holding the pseudo-header sum for it (no header and options sum, no cookie and TSval sum in
-     * {@link #completeOffloadedSynAcks}); the descriptor asks the port for both.
+     * {@link #v4}'s last part when the receiving port computes checksums
+     * ({@link PacketEngine#setTxChecksumOffload}): the same SYN-ACK, with the IPv4 header checksum left 0 for the
+     * port (no header sum made) and the TCP checksum field holding the pseudo-header sum for it (no header and options
+     * sum, no cookie and TSval sum in {@link SynAckWriter#completeOffloaded}); the descriptor asks the port for both.
      */
     private int offloadedSynAckV4(final MemorySegment mem, final MemorySegment descriptors, final int index,
                                   final long frame, final int l2, final long ip, final int tcpOut, final int isn,
@@ -227,8 +220,8 @@ final class SynStage {
         }
         final long portsAndIsn = Long.reverseBytes(t0);
         final long tcpAt = ip + Ipv4Header.MIN_LENGTH;
-        final long sum = writeSynAckHeader(mem, tcpAt, (int) portsAndIsn, isn, bits, advertisedMssV4, pseudo,
-            timestamps, options.tsValue, (offload & FrameDescriptors.TX_TCP_CHECKSUM) == 0);
+        final long sum = SynAckWriter.writeTcpHeader(mem, tcpAt, (int) portsAndIsn, isn, bits, advertisedMssV4, pseudo,
+            timestamps, options.tsValue, (offload & FrameDescriptors.TX_TCP_CHECKSUM) == 0, window, windowScale);
         synAcksV4.addV4(tcpAt, bits, sum, timestamps, Long.reverseBytes(addressesBe), portsAndIsn);
         return transmitToClient(mem, descriptors, index, frame, l2 + totalLength,
             FrameDescriptors.txRequest(offload, l2, Ipv4Header.MIN_LENGTH, tcpOut));
@@ -241,14 +234,14 @@ final class SynStage {
     int v6(final MemorySegment mem, final MemorySegment descriptors, final int index, final long frame,
            final int length, final int l2, final long ip, final long tcp, final int segmentLength, final int tcpLength,
            final int flags, final int rxFlags) {
-        final long clientHigh = mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET);
-        final long clientLow = mem.get(U64, ip + Ipv6Header.SOURCE_OFFSET + 8);
+        final long clientHigh = getU64(mem, ip + Ipv6Header.SOURCE_OFFSET);
+        final long clientLow = getU64(mem, ip + Ipv6Header.SOURCE_OFFSET + 8);
         if (Martians.v6(clientHigh, clientLow) || vips.ownsV6(clientHigh, clientLow)) {
             return DropReason.MARTIAN_SOURCE.ordinal();
         }
-        final long vipHigh = mem.get(U64, ip + Ipv6Header.DESTINATION_OFFSET);
-        final long vipLow = mem.get(U64, ip + Ipv6Header.DESTINATION_OFFSET + 8);
-        final int ports = mem.get(LE32, tcp);
+        final long vipHigh = getU64(mem, ip + Ipv6Header.DESTINATION_OFFSET);
+        final long vipLow = getU64(mem, ip + Ipv6Header.DESTINATION_OFFSET + 8);
+        final int ports = getLE32(mem, tcp);
         final long pseudo = Checksum.sum64(clientHigh) + Checksum.sum64(clientLow) + Checksum.sum64(vipHigh)
             + Checksum.sum64(vipLow) + Ipv6Header.NEXT_TCP;
         final int reason = checkSyn(mem, tcp, flags, segmentLength, tcpLength, rxFlags, pseudo);
@@ -258,12 +251,12 @@ final class SynStage {
         final int isn = TcpHeader.sequence(mem, tcp);
         final int bits = SynCookie.withParity(salts, synOptionBits(flags, mssTableV6, DEFAULT_MSS_V6));
         final boolean timestamps = timestampsEnabled && options.timestamps;
-        final int tcpOut = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits, timestamps);
+        final int tcpOut = TcpHeader.MIN_LENGTH + SynAckWriter.optionsLength(bits, timestamps);
         final int outLength = l2 + Ipv6Header.LENGTH + tcpOut;
-        if (!fits(descriptors, index, length, outLength)) {
+        if (!SynAckWriter.fits(descriptors, index, length, outLength)) {
             return DropReason.NO_ROOM.ordinal();
         }
-        swapMacs(mem, frame);
+        SynAckWriter.swapMacs(mem, frame);
         Ipv6Header.write(mem, ip, 0, 0, tcpOut, Ipv6Header.NEXT_TCP, Ipv6Header.DEFAULT_HOP_LIMIT, vipHigh,
             vipLow, clientHigh, clientLow);
         final long tcpAt = ip + Ipv6Header.LENGTH;
@@ -276,8 +269,8 @@ final class SynStage {
             return offloadedSynAckV6(mem, descriptors, index, frame, l2, tcpAt, tcpOut, ports, isn, bits, pseudo,
                 timestamps, a0, a1, a2, a3);
         }
-        final long partialSum = writeSynAckHeader(mem, tcpAt, ports, isn, bits, advertisedMssV6, pseudo,
-            timestamps, options.tsValue, true);
+        final long partialSum = SynAckWriter.writeTcpHeader(mem, tcpAt, ports, isn, bits, advertisedMssV6, pseudo,
+            timestamps, options.tsValue, true, window, windowScale);
         // The cookie, as for IPv4, waits for the burst's other IPv6 cookies: see finish.
         synAcksV6.addV6(tcpAt, bits, partialSum, timestamps, a0, a1, a2, a3, SynCookie.portsAndIsn(ports, isn));
         return transmitToClient(mem, descriptors, index, frame, outLength);
@@ -339,92 +332,6 @@ final class SynStage {
         return SynCookie.optionBits(mssIndex, ecn, sackEnabled && options.sackPermitted, wscale);
     }
 
-    private static int synAckOptionsLength(final int bits, final boolean timestamps) {
-        return TcpOptions.synAckLength(SynCookie.wscale(bits) != SynCookie.WSCALE_NONE, SynCookie.sack(bits),
-            timestamps);
-    }
-
-    /** True when a rewritten frame of {@code outLength} (padded to the Ethernet minimum) fits its buffer. */
-    private static boolean fits(final MemorySegment descriptors, final int index, final int length,
-                                final int outLength) {
-        final int needed = Math.max(outLength, EthernetHeader.MIN_FRAME_LENGTH);
-        // A reply no longer than what arrived (the usual SYN-ACK) needs no look at the tailroom.
-        return needed <= length || needed <= length + FrameDescriptors.tailroom(descriptors, index);
-    }
-
-    private static void swapMacs(final MemorySegment mem, final long frame) {
-        // Destination (6 bytes) then source (6 bytes), loaded little-endian (no byte swaps: only bytes move):
-        // head = d0..d5 s0 s1, tail = s2..s5; the result is s0..s5 d0 d1 | d2..d5.
-        final long head = mem.get(LE64, frame);
-        final int tail = mem.get(LE32, frame + 8);
-        mem.set(LE64, frame, (head >>> 48) | ((tail & 0xffffffffL) << 16) | (head << 48));
-        mem.set(LE32, frame + 8, (int) (head >>> 16));
-    }
-
-    /**
-     * Writes the SYN-ACK's TCP header and options, all but what depends on the cookie (sequence number, TSval,
-     * checksum: {@link #completeSynAck}), and returns the checksum sum of what it wrote, summed from the values in
-     * hand rather than re-read; or, when the port computes the TCP checksum ({@code summed} false), the checksum
-     * field's value the port wants instead.
-     *
-     * @param ports the SYN's ports as read little-endian
-     * @param pseudo the unfolded pseudo-header sum without the length
-     */
-    private long writeSynAckHeader(final MemorySegment mem, final long tcp, final int ports, final int isn,
-                                   final int bits, final int mss, final long pseudo, final boolean timestamps,
-                                   final int tsEcho, final boolean summed) {
-        final int tcpLength = TcpHeader.MIN_LENGTH + synAckOptionsLength(bits, timestamps);
-        // ports was read little-endian: swapping its halves swaps the ports; reversed, it is the big-endian word.
-        final int portsBe = Integer.reverseBytes(Integer.rotateLeft(ports, 16));
-        final int ack = isn + 1;
-        final int outFlags = TcpHeader.SYN | TcpHeader.ACK | (SynCookie.ecn(bits) ? TcpHeader.ECE : 0);
-        final int offsetFlagsWindow = ((tcpLength << 2) << 24) | (outFlags << 16) | window;
-        mem.set(U32, tcp, portsBe);
-        mem.set(U64, tcp + TcpHeader.ACKNOWLEDGMENT_OFFSET, ((long) ack << 32) | (offsetFlagsWindow & 0xffffffffL));
-        final long optionsSum = TcpOptions.writeSynAck(mem, tcp + TcpHeader.OPTIONS_OFFSET, mss,
-            SynCookie.wscale(bits) != SynCookie.WSCALE_NONE ? windowScale : -1, SynCookie.sack(bits), timestamps,
-            0, tsEcho);
-        if (!summed) {
-            // DPDK's TCP checksum offload wants the pseudo-header's sum, TCP length included, folded and not
-            // complemented, in the checksum field (rte_ipv4_phdr_cksum, rte_ipv6_phdr_cksum): the port sums the
-            // segment over it. The header's sum is not made (the options' sum TcpOptions returns, a few additions of
-            // values in registers, goes unused).
-            return Checksum.fold(pseudo + tcpLength);
-        }
-        return pseudo + tcpLength + Checksum.sum32(portsBe) + Checksum.sum32(ack) + Checksum.sum32(offsetFlagsWindow)
-            + optionsSum;
-    }
-
-    /** Writes the cookie as the sequence number, our TSval, and the checksum. */
-    private static void completeSynAck(final MemorySegment mem, final long tcp, final int cookie,
-                                       final boolean timestamps, final int tsValue, final long partialSum) {
-        long sum = partialSum + Checksum.sum32(cookie);
-        mem.set(U32, tcp + TcpHeader.SEQUENCE_OFFSET, cookie);
-        if (timestamps) {
-            // Per connection and keyed (SynCookie): it shows nothing of our clock, and its echo is checked on the ACK.
-            // The backend's clock offset is set from that echo, so any value serves.
-            mem.set(U32, tcp + TcpHeader.OPTIONS_OFFSET + TcpOptions.SYN_ACK_TSVAL_OFFSET, tsValue);
-            sum += Checksum.sum32(tsValue);
-        }
-        mem.set(U32, tcp + TcpHeader.CHECKSUM_OFFSET, Checksum.finish(sum) << 16);
-    }
-
-    /**
-     * {@link #finish} on a port that computes the TCP checksum: each SYN-ACK gets its cookie and TSval; the
-     * checksum field already holds the pseudo-header sum the port completes, so no sum is made here.
-     */
-    private static void completeOffloadedSynAcks(final MemorySegment mem, final SynLanes lanes) {
-        for (int p = 0; p < lanes.count; p++) {
-            final long tcp = lanes.tcp[p];
-            mem.set(U32, tcp + TcpHeader.SEQUENCE_OFFSET, lanes.cookie(p));
-            if (lanes.timestamps[p]) {
-                mem.set(U32, tcp + TcpHeader.OPTIONS_OFFSET + TcpOptions.SYN_ACK_TSVAL_OFFSET, lanes.tsValue(p));
-            }
-            mem.set(U32, tcp + TcpHeader.CHECKSUM_OFFSET, (int) lanes.sum[p] << 16);
-        }
-        lanes.count = 0;
-    }
-
     /**
      * The IPv6 SYN-ACK's TCP header when the receiving port computes checksums: as in {@link #offloadedSynAckV4}, the
      * TCP checksum field holds the pseudo-header sum for the port and no sum is made here. IPv6 has no header
@@ -435,8 +342,8 @@ final class SynStage {
                                   final int isn, final int bits, final long pseudo, final boolean timestamps,
                                   final long a0, final long a1, final long a2, final long a3) {
         final boolean tcpOffload = (clientTxChecksum & FrameDescriptors.TX_TCP_CHECKSUM) != 0;
-        final long sum = writeSynAckHeader(mem, tcpAt, ports, isn, bits, advertisedMssV6, pseudo, timestamps,
-            options.tsValue, !tcpOffload);
+        final long sum = SynAckWriter.writeTcpHeader(mem, tcpAt, ports, isn, bits, advertisedMssV6, pseudo, timestamps,
+            options.tsValue, !tcpOffload, window, windowScale);
         synAcksV6.addV6(tcpAt, bits, sum, timestamps, a0, a1, a2, a3, SynCookie.portsAndIsn(ports, isn));
         return transmitToClient(mem, descriptors, index, frame, l2 + Ipv6Header.LENGTH + tcpOut, !tcpOffload ? 0
             : FrameDescriptors.txRequest(FrameDescriptors.TX_TCP_CHECKSUM | FrameDescriptors.TX_IPV6, l2,
@@ -448,7 +355,7 @@ final class SynStage {
         int finalLength = outLength;
         if (outLength < EthernetHeader.MIN_FRAME_LENGTH) {
             for (long at = frame + outLength; at < frame + EthernetHeader.MIN_FRAME_LENGTH; at++) {
-                mem.set(U8, at, (byte) 0);
+                setU8(mem, at, (byte) 0);
             }
             finalLength = EthernetHeader.MIN_FRAME_LENGTH;
         }
@@ -467,7 +374,7 @@ final class SynStage {
         // Padded with zeros to the Ethernet minimum, as above.
         final int finalLength = Math.max(outLength, EthernetHeader.MIN_FRAME_LENGTH);
         for (long at = frame + outLength; at < frame + finalLength; at++) {
-            mem.set(U8, at, (byte) 0);
+            setU8(mem, at, (byte) 0);
         }
         counters.increment(EngineCounters.SYN_ACKS_SENT);
         burst.verdicts |= 1 << Verdict.TX_CLIENT;

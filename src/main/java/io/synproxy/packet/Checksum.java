@@ -1,9 +1,10 @@
 package io.synproxy.packet;
 
-import static io.synproxy.packet.Bytes.U16;
-import static io.synproxy.packet.Bytes.U32;
-import static io.synproxy.packet.Bytes.U64;
-import static io.synproxy.packet.Bytes.U8;
+
+import static io.synproxy.packet.Bytes.getU16;
+import static io.synproxy.packet.Bytes.getU32;
+import static io.synproxy.packet.Bytes.getU64;
+import static io.synproxy.packet.Bytes.getU8;
 
 import java.lang.foreign.MemorySegment;
 
@@ -22,19 +23,19 @@ public final class Checksum {
         int i = 0;
         // 8-byte loads, each folded into two 32-bit halves: no carries are lost in 64 bits for any IP packet.
         for (; i + 8 <= length; i += 8) {
-            final long word = segment.get(U64, offset + i);
+            final long word = getU64(segment, offset + i);
             sum += (word >>> 32) + (word & 0xffffffffL);
         }
         if (i + 4 <= length) {
-            sum += segment.get(U32, offset + i) & 0xffffffffL;
+            sum += getU32(segment, offset + i) & 0xffffffffL;
             i += 4;
         }
         if (i + 2 <= length) {
-            sum += segment.get(U16, offset + i) & 0xffff;
+            sum += getU16(segment, offset + i) & 0xffff;
             i += 2;
         }
         if (i < length) {
-            sum += (segment.get(U8, offset + i) & 0xff) << 8;
+            sum += (getU8(segment, offset + i) & 0xff) << 8;
         }
         return sum;
     }

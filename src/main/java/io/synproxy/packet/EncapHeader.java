@@ -1,9 +1,11 @@
 package io.synproxy.packet;
 
-import static io.synproxy.packet.Bytes.U16;
-import static io.synproxy.packet.Bytes.U32;
-import static io.synproxy.packet.Bytes.U64;
-import static io.synproxy.packet.Bytes.U8;
+
+import static io.synproxy.packet.Bytes.getU16;
+import static io.synproxy.packet.Bytes.getU32;
+import static io.synproxy.packet.Bytes.getU64;
+import static io.synproxy.packet.Bytes.getU8;
+import static io.synproxy.packet.Bytes.setU64;
 
 import java.lang.foreign.MemorySegment;
 
@@ -124,28 +126,28 @@ public final class EncapHeader {
 
     public static void write(final MemorySegment segment, final long header, final int firstWord,
                              final int secondWord, final long authenticator) {
-        segment.set(U64, header, ((long) firstWord << 32) | (secondWord & 0xffffffffL));
-        segment.set(U64, header + AUTHENTICATOR_OFFSET, authenticator);
+        setU64(segment, header, ((long) firstWord << 32) | (secondWord & 0xffffffffL));
+        setU64(segment, header + AUTHENTICATOR_OFFSET, authenticator);
     }
 
     public static int protocol(final MemorySegment segment, final long header) {
-        return segment.get(U8, header + PROTOCOL_OFFSET) & 0xff;
+        return getU8(segment, header + PROTOCOL_OFFSET) & 0xff;
     }
 
     public static int flags(final MemorySegment segment, final long header) {
-        return segment.get(U16, header + FLAGS_OFFSET) & 0xffff;
+        return getU16(segment, header + FLAGS_OFFSET) & 0xffff;
     }
 
     public static int mss(final MemorySegment segment, final long header) {
-        return segment.get(U16, header + MSS_OFFSET) & 0xffff;
+        return getU16(segment, header + MSS_OFFSET) & 0xffff;
     }
 
     public static long authenticator(final MemorySegment segment, final long header) {
-        return segment.get(U64, header + AUTHENTICATOR_OFFSET);
+        return getU64(segment, header + AUTHENTICATOR_OFFSET);
     }
 
     /** The whole first word (for tests and dissectors). */
     public static int firstWord(final MemorySegment segment, final long header) {
-        return segment.get(U32, header);
+        return getU32(segment, header);
     }
 }

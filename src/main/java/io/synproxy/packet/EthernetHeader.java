@@ -1,7 +1,11 @@
 package io.synproxy.packet;
 
-import static io.synproxy.packet.Bytes.U16;
-import static io.synproxy.packet.Bytes.U32;
+
+import static io.synproxy.packet.Bytes.getU16;
+import static io.synproxy.packet.Bytes.getU32;
+import static io.synproxy.packet.Bytes.setU16;
+import static io.synproxy.packet.Bytes.setU32;
+import static io.synproxy.packet.Bytes.setU64;
 
 import java.lang.foreign.MemorySegment;
 
@@ -43,12 +47,12 @@ public final class EthernetHeader {
     }
 
     public static long mac(final MemorySegment segment, final long offset) {
-        return ((segment.get(U16, offset) & 0xffffL) << 32) | (segment.get(U32, offset + 2) & 0xffffffffL);
+        return ((getU16(segment, offset) & 0xffffL) << 32) | (getU32(segment, offset + 2) & 0xffffffffL);
     }
 
     public static void putMac(final MemorySegment segment, final long offset, final long mac) {
-        segment.set(U16, offset, (short) (mac >>> 32));
-        segment.set(U32, offset + 2, (int) mac);
+        setU16(segment, offset, (short) (mac >>> 32));
+        setU32(segment, offset + 2, (int) mac);
     }
 
     public static long destination(final MemorySegment segment, final long frame) {
@@ -65,7 +69,7 @@ public final class EthernetHeader {
     }
 
     public static int etherType(final MemorySegment segment, final long frame) {
-        return segment.get(U16, frame + ETHER_TYPE_OFFSET) & 0xffff;
+        return getU16(segment, frame + ETHER_TYPE_OFFSET) & 0xffff;
     }
 
     /** Writes destination, source and EtherType of an untagged header. */
@@ -73,8 +77,8 @@ public final class EthernetHeader {
                              final long source, final int etherType) {
         // 14 bytes in two stores: destination and the source's first two bytes, then the source's last four and the
         // EtherType (MACs are the 48 low bits of their longs).
-        segment.set(Bytes.U64, frame, (destination << 16) | ((source >>> 32) & 0xffff));
-        segment.set(Bytes.U64, frame + 6, (source << 16) | (etherType & 0xffff));
+        setU64(segment, frame, (destination << 16) | ((source >>> 32) & 0xffff));
+        setU64(segment, frame + 6, (source << 16) | (etherType & 0xffff));
     }
 
     public static String format(final long mac) {

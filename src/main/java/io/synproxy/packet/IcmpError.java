@@ -1,6 +1,7 @@
 package io.synproxy.packet;
 
-import static io.synproxy.packet.Bytes.U8;
+
+import static io.synproxy.packet.Bytes.getU8;
 
 import java.lang.foreign.MemorySegment;
 
@@ -35,10 +36,10 @@ public final class IcmpError {
     }
 
     public static int type(final MemorySegment segment, final long icmp) {
-        return segment.get(U8, icmp + TYPE_OFFSET) & 0xff;
+        return getU8(segment, icmp + TYPE_OFFSET) & 0xff;
     }
 
     public static int code(final MemorySegment segment, final long icmp) {
-        return segment.get(U8, icmp + CODE_OFFSET) & 0xff;
+        return getU8(segment, icmp + CODE_OFFSET) & 0xff;
     }
 }

@@ -1,7 +1,9 @@
 package io.synproxy.packet;
 
-import static io.synproxy.packet.Bytes.U32;
-import static io.synproxy.packet.Bytes.U8;
+
+import static io.synproxy.packet.Bytes.getU8;
+import static io.synproxy.packet.Bytes.setU32;
+import static io.synproxy.packet.Bytes.setU64;
 
 import java.lang.foreign.MemorySegment;
 
@@ -50,7 +52,7 @@ public final class Ipv4Header {
     }
 
     public static int tos(final MemorySegment segment, final long ip) {
-        return segment.get(U8, ip + TOS_OFFSET) & 0xff;
+        return getU8(segment, ip + TOS_OFFSET) & 0xff;
     }
 
     // The parser loads the fixed header as two big-endian 8-byte words and one 4-byte one, and takes every field
@@ -90,10 +92,10 @@ public final class Ipv4Header {
         final long sum = Checksum.sum32(word0) + FLAG_DONT_FRAGMENT + Checksum.sum32(word2)
             + Checksum.sum32(source) + Checksum.sum32(destination);
         // Three stores: the first two words, TTL to source, destination.
-        segment.set(Bytes.U64, ip, ((long) word0 << 32) | FLAG_DONT_FRAGMENT);
+        setU64(segment, ip, ((long) word0 << 32) | FLAG_DONT_FRAGMENT);
         final int word2WithChecksum = word2 | Checksum.finish(sum);
-        segment.set(Bytes.U64, ip + TTL_OFFSET, ((long) word2WithChecksum << 32) | (source & 0xffffffffL));
-        segment.set(U32, ip + DESTINATION_OFFSET, destination);
+        setU64(segment, ip + TTL_OFFSET, ((long) word2WithChecksum << 32) | (source & 0xffffffffL));
+        setU32(segment, ip + DESTINATION_OFFSET, destination);
     }
 
     /**
@@ -104,8 +106,8 @@ public final class Ipv4Header {
                                      final int ttl, final int protocol, final int source, final int destination) {
         final int word0 = (0x45 << 24) | ((tos & 0xff) << 16) | totalLength;
         final int word2 = (ttl << 24) | (protocol << 16);
-        segment.set(Bytes.U64, ip, ((long) word0 << 32) | FLAG_DONT_FRAGMENT);
-        segment.set(Bytes.U64, ip + TTL_OFFSET, ((long) word2 << 32) | (source & 0xffffffffL));
-        segment.set(U32, ip + DESTINATION_OFFSET, destination);
+        setU64(segment, ip, ((long) word0 << 32) | FLAG_DONT_FRAGMENT);
+        setU64(segment, ip + TTL_OFFSET, ((long) word2 << 32) | (source & 0xffffffffL));
+        setU32(segment, ip + DESTINATION_OFFSET, destination);
     }
 }

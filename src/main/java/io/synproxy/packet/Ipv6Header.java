@@ -1,9 +1,10 @@
 package io.synproxy.packet;
 
-import static io.synproxy.packet.Bytes.U16;
-import static io.synproxy.packet.Bytes.U32;
-import static io.synproxy.packet.Bytes.U64;
-import static io.synproxy.packet.Bytes.U8;
+
+import static io.synproxy.packet.Bytes.getU16;
+import static io.synproxy.packet.Bytes.getU8;
+import static io.synproxy.packet.Bytes.setU32;
+import static io.synproxy.packet.Bytes.setU64;
 
 import java.lang.foreign.MemorySegment;
 
@@ -54,19 +55,19 @@ public final class Ipv6Header {
     }
 
     public static int version(final MemorySegment segment, final long ip) {
-        return (segment.get(U8, ip) & 0xf0) >>> 4;
+        return (getU8(segment, ip) & 0xf0) >>> 4;
     }
 
     public static int trafficClass(final MemorySegment segment, final long ip) {
-        return (segment.get(U16, ip) >>> 4) & 0xff;
+        return (getU16(segment, ip) >>> 4) & 0xff;
     }
 
     public static int payloadLength(final MemorySegment segment, final long ip) {
-        return segment.get(U16, ip + PAYLOAD_LENGTH_OFFSET) & 0xffff;
+        return getU16(segment, ip + PAYLOAD_LENGTH_OFFSET) & 0xffff;
     }
 
     public static int nextHeader(final MemorySegment segment, final long ip) {
-        return segment.get(U8, ip + NEXT_HEADER_OFFSET) & 0xff;
+        return getU8(segment, ip + NEXT_HEADER_OFFSET) & 0xff;
     }
 
     /** True for the extension headers the parser skips (fragments are not among them: they are dropped). */
@@ -75,11 +76,11 @@ public final class Ipv6Header {
     }
 
     public static int extensionNextHeader(final MemorySegment segment, final long extension) {
-        return segment.get(U8, extension) & 0xff;
+        return getU8(segment, extension) & 0xff;
     }
 
     public static int extensionLength(final MemorySegment segment, final long extension) {
-        return ((segment.get(U8, extension + 1) & 0xff) + 1) << 3;
+        return ((getU8(segment, extension + 1) & 0xff) + 1) << 3;
     }
 
     /** Writes the fixed header; addresses are given as two big-endian 64-bit halves each. */
@@ -87,11 +88,11 @@ public final class Ipv6Header {
                              final int flowLabel, final int payloadLength, final int nextHeader, final int hopLimit,
                              final long sourceHigh, final long sourceLow, final long destinationHigh,
                              final long destinationLow) {
-        segment.set(U32, ip, (6 << 28) | ((trafficClass & 0xff) << 20) | (flowLabel & 0xfffff));
-        segment.set(U32, ip + PAYLOAD_LENGTH_OFFSET, (payloadLength << 16) | (nextHeader << 8) | hopLimit);
-        segment.set(U64, ip + SOURCE_OFFSET, sourceHigh);
-        segment.set(U64, ip + SOURCE_OFFSET + 8, sourceLow);
-        segment.set(U64, ip + DESTINATION_OFFSET, destinationHigh);
-        segment.set(U64, ip + DESTINATION_OFFSET + 8, destinationLow);
+        setU32(segment, ip, (6 << 28) | ((trafficClass & 0xff) << 20) | (flowLabel & 0xfffff));
+        setU32(segment, ip + PAYLOAD_LENGTH_OFFSET, (payloadLength << 16) | (nextHeader << 8) | hopLimit);
+        setU64(segment, ip + SOURCE_OFFSET, sourceHigh);
+        setU64(segment, ip + SOURCE_OFFSET + 8, sourceLow);
+        setU64(segment, ip + DESTINATION_OFFSET, destinationHigh);
+        setU64(segment, ip + DESTINATION_OFFSET + 8, destinationLow);
     }
 }

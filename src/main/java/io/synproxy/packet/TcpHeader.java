@@ -1,8 +1,9 @@
 package io.synproxy.packet;
 
-import static io.synproxy.packet.Bytes.U16;
-import static io.synproxy.packet.Bytes.U32;
-import static io.synproxy.packet.Bytes.U8;
+
+import static io.synproxy.packet.Bytes.getU16;
+import static io.synproxy.packet.Bytes.getU32;
+import static io.synproxy.packet.Bytes.getU8;
 
 import java.lang.foreign.MemorySegment;
 
@@ -56,28 +57,28 @@ public final class TcpHeader {
     }
 
     public static int sourcePort(final MemorySegment segment, final long tcp) {
-        return segment.get(U16, tcp) & 0xffff;
+        return getU16(segment, tcp) & 0xffff;
     }
 
     public static int destinationPort(final MemorySegment segment, final long tcp) {
-        return segment.get(U16, tcp + DESTINATION_PORT_OFFSET) & 0xffff;
+        return getU16(segment, tcp + DESTINATION_PORT_OFFSET) & 0xffff;
     }
 
     public static int sequence(final MemorySegment segment, final long tcp) {
-        return segment.get(U32, tcp + SEQUENCE_OFFSET);
+        return getU32(segment, tcp + SEQUENCE_OFFSET);
     }
 
     public static int acknowledgment(final MemorySegment segment, final long tcp) {
-        return segment.get(U32, tcp + ACKNOWLEDGMENT_OFFSET);
+        return getU32(segment, tcp + ACKNOWLEDGMENT_OFFSET);
     }
 
     /** Header length in bytes, options included. */
     public static int headerLength(final MemorySegment segment, final long tcp) {
-        return (segment.get(U8, tcp + DATA_OFFSET_OFFSET) & 0xf0) >>> 2;
+        return (getU8(segment, tcp + DATA_OFFSET_OFFSET) & 0xf0) >>> 2;
     }
 
     public static int flags(final MemorySegment segment, final long tcp) {
-        return segment.get(U8, tcp + FLAGS_OFFSET) & 0xff;
+        return getU8(segment, tcp + FLAGS_OFFSET) & 0xff;
     }
 
     // The same fields from the header's first two big-endian 8-byte words, as the IPv4 parser loads them: word 0 is

@@ -1,8 +1,12 @@
 package io.synproxy.packet;
 
-import static io.synproxy.packet.Bytes.U16;
-import static io.synproxy.packet.Bytes.U32;
-import static io.synproxy.packet.Bytes.U8;
+
+import static io.synproxy.packet.Bytes.getU16;
+import static io.synproxy.packet.Bytes.getU32;
+import static io.synproxy.packet.Bytes.getU64;
+import static io.synproxy.packet.Bytes.getU8;
+import static io.synproxy.packet.Bytes.setU32;
+import static io.synproxy.packet.Bytes.setU64;
 
 import java.lang.foreign.MemorySegment;
 
@@ -59,7 +63,7 @@ public final class TcpOptions {
         timestamps = false;
         int i = 0;
         while (i < length) {
-            final int kind = segment.get(U8, offset + i) & 0xff;
+            final int kind = getU8(segment, offset + i) & 0xff;
             if (kind == KIND_EOL) {
                 break;
             }
@@ -70,7 +74,7 @@ public final class TcpOptions {
             if (i + 1 >= length) {
                 return false;
             }
-            final int optionLength = segment.get(U8, offset + i + 1) & 0xff;
+            final int optionLength = getU8(segment, offset + i + 1) & 0xff;
             if (optionLength < 2 || i + optionLength > length) {
                 return false;
             }
@@ -78,21 +82,21 @@ public final class TcpOptions {
             switch (kind) {
                 case KIND_MSS -> {
                     if (optionLength == 4) {
-                        final int value = segment.get(U16, at + 2) & 0xffff;
+                        final int value = getU16(segment, at + 2) & 0xffff;
                         mss = value == 0 ? -1 : value;
                     }
                 }
                 case KIND_WINDOW_SCALE -> {
                     if (optionLength == 3) {
-                        windowScale = segment.get(U8, at + 2) & 0xff;
+                        windowScale = getU8(segment, at + 2) & 0xff;
                     }
                 }
                 case KIND_SACK_PERMITTED -> sackPermitted |= optionLength == 2;
                 case KIND_TIMESTAMPS -> {
                     if (optionLength == 10) {
                         timestamps = true;
-                        tsValue = segment.get(U32, at + 2);
-                        tsEcho = segment.get(U32, at + 6);
+                        tsValue = getU32(segment, at + 2);
+                        tsEcho = getU32(segment, at + 6);
                     }
                 }
                 default -> {
@@ -111,8 +115,8 @@ public final class TcpOptions {
     private static final int LINUX_TAIL = 0x01030300;
 
     private boolean parseLinuxLayout(final MemorySegment segment, final long offset) {
-        return parseLinuxLayout(segment.get(Bytes.U64, offset), segment.get(Bytes.U64, offset + 8),
-            segment.get(U32, offset + 16));
+        return parseLinuxLayout(getU64(segment, offset), getU64(segment, offset + 8),
+            getU32(segment, offset + 16));
     }
 
     /**
@@ -170,32 +174,32 @@ public final class TcpOptions {
             // What a Linux client asks for, the common case: 20 bytes in three stores.
             final int head = sack ? SACK_TIMESTAMPS_HEAD : NOP_TIMESTAMPS_HEAD;
             final int wsWord = WINDOW_SCALE_HEAD | windowScale;
-            segment.set(Bytes.U64, offset, ((long) mssWord << 32) | (head & 0xffffffffL));
-            segment.set(Bytes.U64, offset + 8, ((long) tsValue << 32) | (tsEcho & 0xffffffffL));
-            segment.set(U32, offset + 16, wsWord);
+            setU64(segment, offset, ((long) mssWord << 32) | (head & 0xffffffffL));
+            setU64(segment, offset + 8, ((long) tsValue << 32) | (tsEcho & 0xffffffffL));
+            setU32(segment, offset + 16, wsWord);
             return Checksum.sum32(mssWord) + Checksum.sum32(head) + Checksum.sum32(tsValue) + Checksum.sum32(tsEcho)
                 + Checksum.sum32(wsWord);
         }
         long at = offset;
-        segment.set(U32, at, mssWord);
+        setU32(segment, at, mssWord);
         long sum = Checksum.sum32(mssWord);
         at += 4;
         if (timestamps) {
             final int head = sack ? SACK_TIMESTAMPS_HEAD : NOP_TIMESTAMPS_HEAD;
-            segment.set(U32, at, head);
-            segment.set(U32, at + 4, tsValue);
-            segment.set(U32, at + 8, tsEcho);
+            setU32(segment, at, head);
+            setU32(segment, at + 4, tsValue);
+            setU32(segment, at + 8, tsEcho);
             sum += Checksum.sum32(head) + Checksum.sum32(tsValue) + Checksum.sum32(tsEcho);
             at += 12;
         } else if (sack) {
             final int word = (KIND_NOP << 24) | (KIND_NOP << 16) | (KIND_SACK_PERMITTED << 8) | 2;
-            segment.set(U32, at, word);
+            setU32(segment, at, word);
             sum += Checksum.sum32(word);
             at += 4;
         }
         if (windowScale >= 0) {
             final int word = WINDOW_SCALE_HEAD | windowScale;
-            segment.set(U32, at, word);
+            setU32(segment, at, word);
             sum += Checksum.sum32(word);
         }
         return sum;

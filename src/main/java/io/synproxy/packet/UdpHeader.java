@@ -1,6 +1,7 @@
 package io.synproxy.packet;
 
-import static io.synproxy.packet.Bytes.U32;
+
+import static io.synproxy.packet.Bytes.setU32;
 
 import java.lang.foreign.MemorySegment;
 
@@ -30,7 +31,7 @@ public final class UdpHeader {
     /** Writes the header with a zero checksum (none: RFC 768 for IPv4, RFC 6935 for tunnels over IPv6). */
     public static void write(final MemorySegment segment, final long udp, final int sourcePort,
                              final int destinationPort, final int length) {
-        segment.set(U32, udp, (sourcePort << 16) | destinationPort);
-        segment.set(U32, udp + LENGTH_OFFSET, length << 16);
+        setU32(segment, udp, (sourcePort << 16) | destinationPort);
+        setU32(segment, udp + LENGTH_OFFSET, length << 16);
     }
 }

@@ -44,8 +44,10 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
+// As the data plane runs (scripts/synproxy run): the packet path without the segments' own checks (packet/Bytes).
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED",
-    "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector"})
+    "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
+    "-Dsynproxy.segmentChecks=false"})
 public class EngineBenchmark {
     static final int BURST = 32;
     static final int HEADROOM = 128;
