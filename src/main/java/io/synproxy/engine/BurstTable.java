@@ -10,9 +10,10 @@ import java.lang.foreign.MemorySegment;
  * timestamps; one table per family and salt) and the encapsulation stage's {@link AuthLanes}.
  *
  * <p>Why not one table of every frame's fields, filled by the parse stage and read by the others: that was built and
- * measured (branch {@code engine-stages}); storing and reloading a dozen fields per frame cost the SYN path 9 to 16%
- * (JMH and harness). A frame's headers are read once, in the parse stage, and handed on in registers to the stage
- * that acts on it; only what must wait for the burst is written down, in that stage's lanes.
+ * measured twice. A slot per frame with a vector per stage (branch {@code engine-stages}) cost the SYN path 17-25%;
+ * the frame in hand as fields here (branch {@code engine-frame-table}) cost it 10-14% (JMH, C2 only). A frame's
+ * headers are read once, in the parse stage, and handed on as arguments to the stage that acts on it; only what must
+ * wait for the burst is written down, in that stage's lanes.
  */
 final class BurstTable {
     /** Frames one pass of the stages takes: the lanes hold one each; a longer burst is processed in parts. */
