@@ -1,6 +1,6 @@
 /*
  * The ACK line: an IPv4 handshake ACK to the VIP whose cookie validates is encapsulated to its Maglev backend, as
- * PacketEngine.processV4 (the ACK branch), finishAcks, encapsulate and AuthLanes do it, in the same passes:
+ * ParseStage.v4, AckStage (v4, finish), EncapStage.encapsulate and AuthLanes do it, in the same passes:
  *   1. per frame: the checks, the flow hash, the cookie's epoch bit and the timestamp echo; its SipHash message is
  *      queued in the group of the salt the epoch bit names;
  *   2. per group: the messages hashed together in SIMD lanes under the group's salt, and each cookie (and echo)
@@ -153,7 +153,7 @@ static inline void check_group(const struct engine *e, struct ack_group *g, enum
 }
 
 /*
- * PacketEngine.encapsulate for a validated handshake ACK: the outer headers written in place of the frame's Ethernet
+ * EncapStage.encapsulate for a validated handshake ACK: the outer headers written in place of the frame's Ethernet
  * header (into the headroom), the authenticator's message queued for `auth` at `auth_at`.
  */
 static inline enum drop_reason encapsulate(const struct engine *e, struct rte_mbuf *m, const struct ack_group *g,

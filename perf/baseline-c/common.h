@@ -434,7 +434,7 @@ static inline void write_ipv4(uint8_t *ip, unsigned tos, unsigned total_length, 
 	store_raw32(ip + 16, dst_raw);
 }
 
-/* What the IPv4 checks of a frame to the VIP found (PacketEngine.processV4 up to the TCP flags). */
+/* What the IPv4 checks of a frame to the VIP found (ParseStage.v4 up to the TCP flags). */
 struct v4_tcp {
 	uint8_t *ip;
 	uint8_t *tcp;

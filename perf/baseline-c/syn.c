@@ -1,5 +1,5 @@
 /*
- * The SYN lines: an IPv4 SYN to the VIP becomes its SYN-ACK in place (PacketEngine.processV4's SYN branch and
+ * The SYN lines: an IPv4 SYN to the VIP becomes its SYN-ACK in place (ParseStage.v4 and SynStage.v4, and
  * SynCookie). Both lines run the same checks and write the same bytes; they differ only in when the cookie is hashed:
  * the scalar line hashes each SYN's cookie as it goes, the lanes line parses and writes the whole burst first, hashes
  * its cookies together in SIMD lanes, then writes each SYN-ACK's sequence number, TSval and checksum (as the Java
