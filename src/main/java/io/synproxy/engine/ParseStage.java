@@ -99,10 +99,9 @@ final class ParseStage {
         burst.drop(descriptors, index, reason);
     }
 
-
     /**
      * Returns a drop reason ordinal, or {@code NONE} when the descriptor holds a transmit verdict or the frame waits
-     * in lanes for one (given before {@link #process} returns).
+     * in lanes for one (given before {@link PacketEngine#process} returns).
      */
     private int frame(final MemorySegment mem, final MemorySegment descriptors, final int index) {
         final long frame = FrameDescriptors.address(descriptors, index);
