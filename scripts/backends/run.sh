@@ -20,6 +20,8 @@ PACED_TIMEOUT=30
 ID=${SPX_ID:-bc}
 CL=bc-cl-$ID RT=bc-rt-$ID PX=bc-px-$ID
 work=/run/spx-backends-$ID
+# backend.sh keeps its attach records (what `reload` compares) under here, removed with the rest.
+export SYNPROXY_BACKEND_RUN=$work/backend-run
 PYTHON=/usr/bin/python3
 VIP4=198.51.100.10 VIP6=2001:db8:100::10
 passed=0 failed=0 proxy_pid=""

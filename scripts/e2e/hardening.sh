@@ -86,9 +86,10 @@ check "IPv6 with a destination-options header on every packet: 1 MiB each way in
 # The first connection only sets the scene: if it did not complete (a lost first SYN-ACK after the routing changes
 # above can outlast curl's wait), it is made again after its own TIME_WAIT-free failure, from the same port.
 for attempt in 1 2 3; do
-  first=$(ip netns exec "$CLIENT_NS" curl -s --max-time 10 --local-port 45000 "http://$VIP4/" || true)
+  first=$(ip netns exec "$CLIENT_NS" curl -sS --max-time 10 --local-port 45000 "http://$VIP4/" 2>&1 || true)
   grep -q spx-e2e-index-page <<<"$first" && break
-  echo "        first connection from port 45000 did not complete (attempt $attempt); again"
+  echo "        first connection from port 45000 did not complete (attempt $attempt: $(head -c 120 <<<"$first" \
+    | tr '\n' ' ')); again"
   sleep 1
 done
 tw_sockets=0
@@ -97,10 +98,20 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
   (( tw_sockets > 0 )) && break
   sleep 0.1
 done
+# The backend enters TIME_WAIT when it sends its last ACK; the client's socket lives until that ACK arrives (LAST_ACK),
+# and until then curl cannot bind port 45000 again. Wait for the client's side to be gone, not just the backend's.
+client_left=0
+for i in $(seq 1 40); do
+  client_left=$(ip netns exec "$CLIENT_NS" ss -Htan "( sport = :45000 )" | wc -l)
+  (( client_left == 0 )) && break
+  sleep 0.05
+done
 tw_before=$(backend_counter handshake-over-timewait)
-second=$(ip netns exec "$CLIENT_NS" curl -s --max-time 10 --local-port 45000 "http://$VIP4/" || true)
+second=$(ip netns exec "$CLIENT_NS" curl -sS --max-time 10 --local-port 45000 "http://$VIP4/" 2>&1 || true)
 tw_handled=$(( $(backend_counter handshake-over-timewait) - ${tw_before:-0} ))
-check "the same client port again during the backend's TIME_WAIT ($tw_sockets entry): the page arrives, TIME_WAIT ended ($tw_handled)" \
+pages="$(grep -c spx-e2e-index-page <<<"$first" || true) $(grep -c spx-e2e-index-page <<<"$second" || true)"
+[ "$pages" = "1 1" ] || echo "        second connection: $(head -c 200 <<<"$second" | tr '\n' ' ')"
+check "the same client port again during the backend's TIME_WAIT ($tw_sockets entry, client's side gone: $(( client_left == 0 ))): the pages arrive ($pages), TIME_WAIT ended ($tw_handled)" \
   holds "$(grep -c spx-e2e-index-page <<<"$first") == 1 && $(grep -c spx-e2e-index-page <<<"$second") == 1 && tw_sockets == 1 && tw_handled == 1"
 }
 

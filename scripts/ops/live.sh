@@ -19,6 +19,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ID=${SPX_ID:-op}
 CL=fl-cl-$ID RT=fl-rt-$ID P1=fl-p1-$ID P2=fl-p2-$ID BE=fl-be-$ID
 work=/run/spx-ops-$ID
+# backend.sh keeps its attach records (what `reload` compares) under here, removed with the rest.
+export SYNPROXY_BACKEND_RUN=$work/backend-run
 PYTHON=/usr/bin/python3
 VIP4=198.51.100.10 VIP6=2001:db8:100::10
 BACKEND4=203.0.113.11 BACKEND6=2001:db8:200::11
